@@ -1,0 +1,57 @@
+# defio: deferred IO for MicroPython microcontrollers.
+#   make run     set up, build, run the demo          make test    set up, build, run all tests
+#   make unix    the Unix port with defio             make clean   remove build outputs
+# Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
+
+TOP := $(abspath .)
+MPY_DIR := $(TOP)/deps/micropython-1.25.0
+VENV := $(TOP)/.venv
+PYTHON := $(VENV)/bin/python
+BUILD := $(TOP)/build
+JOBS ?= $(shell nproc)
+SETUP_STAMP := $(TOP)/deps/.stamp-venv
+
+# The Unix port: upstream source, our user C module, an out-of-tree build folder. Features
+# whose sources the Debian +ds tarball strips (mbedtls, axtls, berkeley-db, micropython-lib)
+# are off.
+UNIX_FLAGS := BUILD=$(BUILD)/unix USER_C_MODULES=$(TOP)/firmware/modules \
+	FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_AXTLS=0 \
+	MICROPY_SSL_MBEDTLS=0 MPY_CROSS=$(BUILD)/mpy-cross/mpy-cross
+UNIX_FW := $(BUILD)/unix/micropython
+DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
+
+.PHONY: all setup unix run test test-defio test-upstream clean distclean
+
+all: unix
+
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): tools/setup requirements.txt
+	@tools/setup
+
+$(BUILD)/mpy-cross/mpy-cross: $(SETUP_STAMP)
+	$(MAKE) -C $(MPY_DIR)/mpy-cross BUILD=$(BUILD)/mpy-cross -j$(JOBS) >$(BUILD)/mpy-cross.log 2>&1 \
+		|| (tail -30 $(BUILD)/mpy-cross.log; exit 1)
+
+unix: $(UNIX_FW)
+$(UNIX_FW): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC)
+	@echo "building the Unix port with defio -> $@"
+	@$(MAKE) -C $(MPY_DIR)/ports/unix $(UNIX_FLAGS) -j$(JOBS) >$(BUILD)/unix.log 2>&1 \
+		|| (tail -40 $(BUILD)/unix.log; exit 1)
+	@touch $@
+
+run: $(UNIX_FW)
+	$(UNIX_FW) examples/host_demo.py
+
+test: test-defio test-upstream
+
+test-defio: $(UNIX_FW)
+	$(PYTHON) -m pytest -q host_tests
+
+test-upstream: $(UNIX_FW)
+	tools/run-upstream-tests unix $(UNIX_FW)
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf deps .venv

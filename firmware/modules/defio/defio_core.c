@@ -1,0 +1,161 @@
+// defio core: see defio_core.h. Shared fields are touched with __atomic builtins only
+// (LDREX/STREX on Cortex-M3/M4, lock-prefixed instructions on the host), so the fault
+// handler never waits for the thread and the thread never masks the fault handler.
+#include <string.h>
+
+#include "defio_core.h"
+#include "defio_backend.h"
+
+// The instance table. A slot belongs to the thread while `live` is 0; the fault handler and
+// the timer only read slots whose `live` is 1 (acquire), so they see complete fields.
+static defio_inst_t defio_table[DEFIO_MAX_INSTANCES];
+// Slots handed out by defio_core_claim and not yet released (thread only).
+static uint8_t defio_claimed[DEFIO_MAX_INSTANCES];
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+#define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+
+defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
+    uint32_t delay_ms, void *owner) {
+    if (npages == 0 || npages > DEFIO_MAX_PAGES) {
+        return NULL;
+    }
+    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
+        if (!defio_claimed[i]) {
+            defio_inst_t *inst = &defio_table[i];
+            memset((void *)inst, 0, sizeof(*inst));
+            inst->base = base;
+            inst->npages = npages;
+            inst->page_shift = page_shift;
+            inst->owner = owner;
+            inst->delay_ms = delay_ms;
+            defio_claimed[i] = 1;
+            return inst;
+        }
+    }
+    return NULL;
+}
+
+void defio_core_publish(defio_inst_t *inst) {
+    STORE(&inst->live, 1);
+}
+
+void defio_core_release(defio_inst_t *inst) {
+    STORE(&inst->live, 0);
+    defio_claimed[inst - defio_table] = 0;
+}
+
+void defio_core_foreach_live(void (*fn)(defio_inst_t *inst)) {
+    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
+        if (defio_claimed[i] && LOAD(&defio_table[i].live)) {
+            fn(&defio_table[i]);
+        }
+    }
+}
+
+static size_t popcount_words(const uint32_t *bits, size_t nwords) {
+    size_t n = 0;
+    for (size_t i = 0; i < nwords; ++i) {
+        n += __builtin_popcount(bits[i]);
+    }
+    return n;
+}
+
+static size_t bitmap_words(const defio_inst_t *inst) {
+    return (inst->npages + 31) / 32;
+}
+
+size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
+    // Close the round first: a fault from here on opens the next one (and arms the timer),
+    // so a page written while we take is either in `bits` or in the next round.
+    STORE(&inst->armed, 0);
+    size_t nwords = bitmap_words(inst);
+    for (size_t i = 0; i < nwords; ++i) {
+        bits[i] = XCHG(&inst->dirty[i], 0);
+    }
+    return popcount_words(bits, nwords);
+}
+
+static void arm_round(defio_inst_t *inst) {
+    if (XCHG(&inst->armed, 1) == 0) {
+        STORE(&inst->round_start_ms, defio_backend_ticks_ms());
+        defio_backend_wake_timer();
+    }
+}
+
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits) {
+    size_t nwords = bitmap_words(inst);
+    for (size_t i = 0; i < nwords; ++i) {
+        OR(&inst->dirty[i], bits[i]);
+    }
+    arm_round(inst);
+}
+
+size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits) {
+    size_t nwords = bitmap_words(inst);
+    for (size_t i = 0; i < nwords; ++i) {
+        bits[i] = LOAD(&inst->dirty[i]);
+    }
+    return popcount_words(bits, nwords);
+}
+
+bool defio_page_size_valid(size_t page_size, size_t min, uint32_t *shift_out) {
+    if (page_size < min || (page_size & (page_size - 1)) != 0) {
+        return false;
+    }
+    *shift_out = __builtin_ctzl(page_size);
+    return true;
+}
+
+size_t defio_pages_for(size_t size, uint32_t page_shift) {
+    return (size + ((size_t)1 << page_shift) - 1) >> page_shift;
+}
+
+bool defio_core_fault(uintptr_t addr) {
+    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
+        defio_inst_t *inst = &defio_table[i];
+        if (!LOAD(&inst->live)) {
+            continue;
+        }
+        uintptr_t offset = addr - inst->base; // wraps to a huge value below base
+        size_t page = offset >> inst->page_shift;
+        if (page >= inst->npages) {
+            continue;
+        }
+        OR(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31));
+        ADD(&inst->faults, 1);
+        defio_backend_open_page(inst, page);
+        arm_round(inst);
+        return true;
+    }
+    return false;
+}
+
+uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
+    uint32_t next = UINT32_MAX;
+    *scheduled = false;
+    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
+        defio_inst_t *inst = &defio_table[i];
+        if (!LOAD(&inst->live) || !LOAD(&inst->armed) || LOAD(&inst->due)) {
+            continue;
+        }
+        uint32_t elapsed = now_ms - LOAD(&inst->round_start_ms);
+        uint32_t delay = inst->delay_ms;
+        if (elapsed >= delay) {
+            STORE(&inst->due, 1);
+            if (defio_port_round_due(inst)) {
+                *scheduled = true;
+            } else {
+                // Workqueue full: try again on the next millisecond.
+                STORE(&inst->due, 0);
+                next = 1;
+            }
+        } else if (delay - elapsed < next) {
+            next = delay - elapsed;
+        }
+    }
+    return next;
+}

@@ -1,0 +1,85 @@
+// defio core: the instance table, dirty bitmaps, rounds and page maths.
+//
+// Plain C types only (no mp_obj_t), so the same file builds into every port and is
+// testable on the host. The fault handler side (defio_core_fault) and the timer side
+// (defio_core_poll) do constant-time work, take no locks and never allocate.
+#ifndef DEFIO_CORE_H
+#define DEFIO_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// Limits, overridable per port or board with -D: instances alive at once, pages each.
+#ifndef DEFIO_MAX_INSTANCES
+#define DEFIO_MAX_INSTANCES (8)
+#endif
+#ifndef DEFIO_MAX_PAGES
+#define DEFIO_MAX_PAGES (4096)
+#endif
+
+#define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
+
+typedef struct _defio_inst_t {
+    // Written by the thread before `live` is set (release), read-only while live.
+    uintptr_t base;         // first byte of the protected memory, page aligned
+    size_t npages;          // pages covered (the last one may be partly used)
+    uint32_t page_shift;    // log2(page size)
+    void *owner;            // the binding's object, handed back in defio_port_round_due
+    uintptr_t backend;      // backend-private data (MPU: first region number)
+
+    // Written by the thread, read by the timer: a single aligned word.
+    volatile uint32_t delay_ms;
+
+    // Shared with the fault handler and the timer: atomic operations only.
+    volatile uint32_t live;             // 1 while the instance is protected and tracked
+    volatile uint32_t armed;            // a round is open: set by its first fault, cleared by take
+    volatile uint32_t round_start_ms;   // time of the first fault of the open round
+    volatile uint32_t due;              // the timer scheduled the flush; cleared when it runs
+    volatile uint32_t dirty[DEFIO_BITMAP_WORDS];
+    volatile uint32_t faults;
+
+    // Thread only.
+    uint32_t callbacks;
+    uint32_t pages_delivered;
+    uint32_t errors;
+} defio_inst_t;
+
+// Thread side. Claim a table slot for memory at `base` (NULL when the table is full).
+defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
+    uint32_t delay_ms, void *owner);
+// Make a claimed instance visible to the fault handler and the timer.
+void defio_core_publish(defio_inst_t *inst);
+// Stop tracking: the fault handler and the timer ignore the slot from now on.
+void defio_core_release(defio_inst_t *inst);
+// Take and clear the dirty bitmap (closing the round); returns the number of pages taken.
+size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
+// Put pages back (a failed delivery) and open a round for them if none is open.
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits);
+// Copy the dirty bitmap without clearing it; returns the number of pages set.
+size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
+// Run `fn` for every instance still live (soft reset).
+void defio_core_foreach_live(void (*fn)(defio_inst_t *inst));
+
+// Page maths (thread side).
+static inline bool defio_bit_get(const uint32_t *bits, size_t page) {
+    return (bits[page >> 5] >> (page & 31)) & 1;
+}
+bool defio_page_size_valid(size_t page_size, size_t min, uint32_t *shift_out);
+size_t defio_pages_for(size_t size, uint32_t page_shift);
+
+// Fault handler side: `addr` was written and faulted. If it belongs to a live instance,
+// record the page, open it (backend), arm the round and return true; else return false
+// and the caller chains to the normal fault path.
+bool defio_core_fault(uintptr_t addr);
+
+// Timer side: schedule the flush of every round that is due at `now_ms`; returns the
+// milliseconds until the next round falls due (UINT32_MAX when no round is open) and sets
+// *scheduled when it handed at least one flush to the workqueue.
+uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled);
+
+// Provided by the binding: schedule the flush of `inst` on the workqueue (the MicroPython
+// scheduler). Called from the timer side; returns false when the queue is full.
+bool defio_port_round_due(defio_inst_t *inst);
+
+#endif // DEFIO_CORE_H
