@@ -76,6 +76,8 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
     for (size_t i = 0; i < nwords; ++i) {
         bits[i] = XCHG(&inst->dirty[i], 0);
     }
+    // The round is closed, so the timer may schedule the next one from now on.
+    STORE(&inst->due, 0);
     return popcount_words(bits, nwords);
 }
 
