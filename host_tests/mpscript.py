@@ -14,12 +14,16 @@ def report(*values):
 """
 
 
-def run(mp, body, timeout=60, expect_ok=True):
-    """Run PRELUDE + body; return (values reported with report(), full output text)."""
+def run(mp, body, timeout=60, tracebacks=False):
+    """Run PRELUDE + body; return (values reported with report(), full output text).
+
+    The script must finish cleanly; printed tracebacks are allowed only with tracebacks=True
+    (a test of errors that are printed and survived).
+    """
     res = mp(PRELUDE + body, timeout=timeout)
     text = res.out + res.err
-    if expect_ok:
-        assert res.returncode == 0 and "Traceback" not in text, text
+    assert res.returncode == 0, text
+    assert tracebacks or "Traceback" not in text, text
     values = [ast.literal_eval(line[3:]) for line in res.out.splitlines()
               if line.startswith("@@ ")]
     return values, text
