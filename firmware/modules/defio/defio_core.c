@@ -161,3 +161,24 @@ uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
     }
     return next;
 }
+
+void defio_core_prepare_write(uintptr_t addr, size_t len) {
+    if (len == 0) {
+        return;
+    }
+    uintptr_t end = addr + len; // exclusive
+    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
+        defio_inst_t *inst = &defio_table[i];
+        if (!LOAD(&inst->live)) {
+            continue;
+        }
+        uintptr_t lo = inst->base;
+        uintptr_t hi = lo + (inst->npages << inst->page_shift);
+        uintptr_t from = addr > lo ? addr : lo;
+        uintptr_t to = end < hi ? end : hi;
+        for (uintptr_t p = from; p < to; p = (p | (((uintptr_t)1 << inst->page_shift) - 1)) + 1) {
+            // An atomic add of zero: a real store (it faults on a clean page), no data change.
+            __atomic_fetch_add((volatile uint8_t *)p, 0, __ATOMIC_RELAXED);
+        }
+    }
+}

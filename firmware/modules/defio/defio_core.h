@@ -73,6 +73,11 @@ size_t defio_pages_for(size_t size, uint32_t page_shift);
 // and the caller chains to the normal fault path.
 bool defio_core_fault(uintptr_t addr);
 
+// Thread side: a write the CPU does not make (a kernel copy, DMA) is about to land in
+// [addr, addr + len): touch every page of a live instance it covers, so each one takes the
+// fault path before the write happens.
+void defio_core_prepare_write(uintptr_t addr, size_t len);
+
 // Timer side: schedule the flush of every round that is due at `now_ms`; returns the
 // milliseconds until the next round falls due (UINT32_MAX when no round is open) and sets
 // *scheduled when it handed at least one flush to the workqueue.
