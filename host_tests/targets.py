@@ -27,7 +27,7 @@ class UnixTarget:
             raise RuntimeError(f"{self.exe} is missing: run `make unix` first")
 
     def run(self, src, timeout=60, env=None):
-        full_env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'lib'}")
+        full_env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'lib'}:{BUILD / 'pylib'}")
         full_env.update(env or {})
         p = subprocess.run([str(self.exe), "-c", src], capture_output=True, text=True,
                            timeout=timeout, env=full_env, cwd=ROOT)

@@ -1,0 +1,56 @@
+"""defio_epd: Adafruit e-paper drivers drawing into defio memory, updated with only what changed.
+
+    live = defio_epd.attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5,
+                            busy_timeout_ms=10000)
+
+`display` is an Adafruit_EPD driver built the usual way (without SRAM: sramcs_pin=None).
+Its pixel buffers move into one `defio.DeferredIO` (contents kept). `delay_ms` after the
+first write of a burst, the changed rows go to the panel and it refreshes once. Defaults:
+partial refreshes, a full one after `full_every` partial ones (0: never) or when more than
+`full_fraction` of the rows changed, and for the first update (the panel's content is
+unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
+`live.flush()`. See live.py for the round and README for the limits.
+"""
+
+from .live import Live
+
+SUPPORTED = ("Adafruit_SSD1680",)
+
+
+def _ops_for(display, busy_timeout_ms):
+    try:
+        from adafruit_epd.ssd1680 import Adafruit_SSD1680
+    except ImportError:
+        Adafruit_SSD1680 = None
+    if Adafruit_SSD1680 is not None and type(display) is Adafruit_SSD1680:
+        from .ssd1680 import SSD1680Ops
+
+        return SSD1680Ops(display, busy_timeout_ms)
+    raise TypeError("defio_epd: unsupported display driver {} (supported: {})".format(
+        type(display).__name__, ", ".join(SUPPORTED)))
+
+
+def _int_arg(name, value, low):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"defio_epd: {name} must be an int")
+    if value < low:
+        raise ValueError(f"defio_epd: {name} must be >= {low}, got {value}")
+    return value
+
+
+def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_timeout_ms=10000):
+    """Move the display's buffers into defio memory; return the live handle."""
+    _int_arg("delay_ms", delay_ms, 0)
+    _int_arg("full_every", full_every, 0)
+    _int_arg("busy_timeout_ms", busy_timeout_ms, 1)
+    if not isinstance(full_fraction, (int, float)) or isinstance(full_fraction, bool):
+        raise TypeError("defio_epd: full_fraction must be a number")
+    if not 0 <= full_fraction <= 1:
+        raise ValueError(f"defio_epd: full_fraction must be within 0..1, got {full_fraction!r}")
+    ops = _ops_for(display, busy_timeout_ms)
+    if getattr(display, "sram", None):
+        raise ValueError("defio_epd: SRAM-backed buffers are not supported (sramcs_pin=None)")
+    if isinstance(getattr(display, "_buffer1", None), memoryview) and \
+            "display" in getattr(display, "__dict__", {}):
+        raise ValueError("defio_epd: display is already attached")
+    return Live(display, ops, delay_ms, full_every, full_fraction)

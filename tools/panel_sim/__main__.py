@@ -1,0 +1,41 @@
+"""CLI: python -m panel_sim --listen 127.0.0.1:0 --out DIR [--time-scale S] [--wiring ...]
+
+Prints `panel_sim listening on HOST:PORT` and serves until SIGINT/SIGTERM or stdin closes
+(with --stdin-stop), then writes DIR/panel.png and DIR/panel.json.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from .server import PanelServer, parse_wiring
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="panel_sim", description=__doc__)
+    ap.add_argument("--listen", default="127.0.0.1:0")
+    ap.add_argument("--out", default="build/run")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
+    ap.add_argument("--wiring", default="", help="e.g. cs=9,dc=10,rst=5,busy=7 (default)")
+    ap.add_argument("--png-each", action="store_true", help="also write refresh-NNNN.png")
+    ap.add_argument("--stdin-stop", action="store_true", help="stop when stdin closes")
+    args = ap.parse_args(argv)
+    server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
+                         wiring=parse_wiring(args.wiring), png_each=args.png_each).start()
+    print(f"panel_sim listening on {server.address}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    signal.signal(signal.SIGINT, lambda *a: done.set())
+    if args.stdin_stop:
+        threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    while not done.wait(0.2):
+        pass
+    server.wait_idle()
+    server.stop()
+    print(f"panel_sim: wrote {args.out}/panel.png and panel.json", flush=True)
+
+
+if __name__ == "__main__":
+    main()
