@@ -29,7 +29,9 @@ $(SETUP_STAMP): tools/setup requirements.txt
 	@tools/setup
 
 $(BUILD)/mpy-cross/mpy-cross: $(SETUP_STAMP)
-	$(MAKE) -C $(MPY_DIR)/mpy-cross BUILD=$(BUILD)/mpy-cross -j$(JOBS) >$(BUILD)/mpy-cross.log 2>&1 \
+	@mkdir -p $(BUILD)
+	@echo "building mpy-cross"
+	@$(MAKE) -C $(MPY_DIR)/mpy-cross BUILD=$(BUILD)/mpy-cross -j$(JOBS) >$(BUILD)/mpy-cross.log 2>&1 \
 		|| (tail -30 $(BUILD)/mpy-cross.log; exit 1)
 
 unix: $(UNIX_FW)

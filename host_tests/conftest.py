@@ -5,7 +5,6 @@ One suite, several targets: `--target unix` (default) runs build/unix/micropytho
 """
 
 import pytest
-
 from targets import make_target
 
 

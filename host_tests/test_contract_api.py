@@ -1,7 +1,6 @@
 """The defio API contract (DESIGN.md section 2): construction, attributes, bad input."""
 
 import pytest
-
 from mpscript import run
 
 
