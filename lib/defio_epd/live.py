@@ -24,6 +24,7 @@ class Live:
         self.plane_size = sizes[0]
         total = sum(sizes[:self.nplanes])
         self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms)
+        self.page_size = self.dio.page_size
         buf = self.dio.buffer
         self.planes = []
         framebufs = [display._framebuf1, display._framebuf2]
@@ -56,7 +57,7 @@ class Live:
 
     def _candidate_rows(self, pages):
         """For each plane, a bytearray of flags: the rows that the dirty pages touch."""
-        ps = self.dio.page_size
+        ps = self.page_size
         stride = self.stride
         flags = [bytearray(self.rows) for _ in range(self.nplanes)]
         for p in pages:

@@ -1,0 +1,98 @@
+"""Shared set-up of the e-paper tests: the simulated panel (in-process, scaled-down refresh
+times) and a MicroPython prelude that builds the Adafruit driver on our board modules."""
+
+import ast
+import pathlib
+import sys
+import threading
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PYLIB = ROOT / "build" / "pylib"
+sys.path.insert(0, str(ROOT / "tools"))
+
+from panel_sim import PanelServer  # noqa: E402
+
+TIME_SCALE = 0.02  # full refresh 50 ms, partial 8 ms
+
+PRELUDE = f"""
+import os, time, binascii, board, digitalio, defio, defio_epd, panel_link
+os.chdir({str(PYLIB)!r})  # adafruit_framebuf opens font5x8.bin from the current folder
+from adafruit_epd.ssd1680 import Adafruit_SSD1680
+from adafruit_epd.epd import Adafruit_EPD as E
+def pin(p):
+    return digitalio.DigitalInOut(p)
+def make():
+    return Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=pin(board.EPD_CS),
+        dc_pin=pin(board.EPD_DC), sramcs_pin=None, rst_pin=pin(board.EPD_RESET),
+        busy_pin=pin(board.EPD_BUSY))
+def make_ref():
+    # Same driver on unwired pins and no reset/busy: draws into plain bytearrays only.
+    return Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=pin(board.D11),
+        dc_pin=pin(board.D12), sramcs_pin=None, rst_pin=None, busy_pin=None)
+def planes(d):
+    return [binascii.hexlify(bytes(d._buffer1)).decode(),
+            binascii.hexlify(bytes(d._buffer2)).decode()]
+def report(*values):
+    print("@@", repr(values if len(values) != 1 else values[0]))
+def wait_for(cond, ms=10000):
+    t0 = time.ticks_ms()
+    while not cond():
+        if time.ticks_diff(time.ticks_ms(), t0) > ms:
+            raise OSError("test: condition not reached")
+        time.sleep_ms(5)
+marker = pin(board.D13)
+marker.switch_to_output(False)
+def signal_host():
+    marker.value = True
+"""
+
+
+@pytest.fixture(scope="session")
+def pylib():
+    """build/pylib (Adafruit packages + font), built on demand as the Makefile would."""
+    if not (PYLIB / "font5x8.bin").exists():
+        import build_pylib
+
+        build_pylib.main(["--out", str(PYLIB)])
+    return PYLIB
+
+
+@pytest.fixture
+def sim(tmp_path, pylib):
+    server = PanelServer("127.0.0.1:0", out=tmp_path, time_scale=TIME_SCALE,
+                         log=lambda msg: None).start()
+    yield server
+    server.stop()
+
+
+def run(mp, sim, body, timeout=60, errors_ok=False, addr=None):
+    """Run PRELUDE + body against the simulator; return (reported values, output)."""
+    res = mp(PRELUDE + body, timeout=timeout, env={"DEFIO_PANEL": addr or sim.address})
+    text = res.out + res.err
+    assert res.returncode == 0, text
+    assert errors_ok or "Traceback" not in text, text
+    values = [ast.literal_eval(line[3:]) for line in res.out.splitlines()
+              if line.startswith("@@ ")]
+    return values, text
+
+
+def on_marker(sim, action, pin=13):
+    """Call action() once the device raises pin D13 (a side channel for the test)."""
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sim.levels.get(pin) == 1:
+                action()
+                return
+            time.sleep(0.005)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def visible_hex(sim):
+    return [bytes(p).hex() for p in sim.controller.visible]

@@ -1,0 +1,74 @@
+"""Pixel-exact: what the simulated panel shows equals the same drawing rendered by the
+Adafruit API into plain bytearrays, in every rotation, for both colour planes."""
+
+import pytest
+from epd_harness import pylib, run, sim, visible_hex  # noqa: F401
+
+DRAW = """
+def draw(d, step):
+    if step == 0:
+        d.fill(E.WHITE)
+        d.rect(2, 3, 60, 40, E.BLACK)
+        d.fill_rect(10, 60, 25, 12, E.RED)
+        d.line(0, 0, d.width - 1, d.height - 1, E.BLACK)
+        d.text("defio 0", 5, 90, E.BLACK)
+        d.hline(0, d.height - 2, d.width, E.RED)
+    else:
+        d.text("step %d" % step, 8, 20 + 9 * step, E.RED if step % 2 else E.BLACK)
+        d.pixel(step, step * 3, E.BLACK)
+        d.vline(100 - step, 5, 30, E.RED)
+        d.fill_rect(40, 110 + step, 8, 3, E.WHITE)
+"""
+
+
+@pytest.mark.parametrize("rotation", [0, 1, 2, 3])
+def test_final_image_matches_plain_buffers(mp, sim, rotation):
+    body = DRAW + f"""
+d = make(); ref = make_ref()
+d.rotation = ref.rotation = {rotation}
+live = defio_epd.attach(d, delay_ms=10000)
+for step in range(5):
+    draw(d, step); draw(ref, step)
+    live.flush()
+report(planes(ref), live.stats())
+live.deinit()
+"""
+    (expected, stats), = run(mp, sim, body)[0]
+    assert visible_hex(sim) == expected
+    assert stats["refreshes"] == 5 and stats["full_refreshes"] == 1
+    assert sim.controller.errors == [] and sim.link_errors == []
+
+
+def test_native_framebuf_view_of_the_same_bytes(mp, sim):
+    body = """
+import framebuf
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000)
+d.fill(E.WHITE); ref.fill(E.WHITE)
+live.flush()
+for disp in (d, ref):
+    fb = framebuf.FrameBuffer(disp._buffer1, 128, 250, framebuf.MONO_HLSB)
+    fb.fill_rect(16, 130, 40, 20, 0)
+    fb.text("native", 20, 160, 0)
+live.flush()
+report(planes(ref), live.stats())
+"""
+    (expected, stats), = run(mp, sim, body)[0]
+    assert visible_hex(sim) == expected
+    assert stats["partial_refreshes"] == 1
+
+
+def test_deinit_gives_plain_buffers_back(mp, sim):
+    body = """
+d = make()
+with defio_epd.attach(d, delay_ms=10000) as live:
+    d.fill(E.WHITE); d.text("bye", 10, 10, E.BLACK)
+    b1 = d._buffer1
+live.deinit()
+d.pixel(1, 1, E.BLACK)
+report(type(b1).__name__, type(d._buffer1).__name__, d._framebuf1.buf is d._buffer1,
+       'display' in d.__dict__, live.stats()['refreshes'])
+"""
+    (b1, b2, same, patched, refreshes), = run(mp, sim, body)[0]
+    assert (b1, b2, same, patched, refreshes) == ("memoryview", "bytearray", True, False, 1)
+    assert sim.controller.counters["deep_sleeps"] == 1
