@@ -1,0 +1,105 @@
+// defio's MicroPython port for Cortex-M boards (first: the emulated MPS2-AN385).
+#include <stdint.h>
+
+#include "mpconfigboard.h"
+
+#define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
+
+// Compiler and runtime.
+#define MICROPY_EMIT_THUMB                  (1)
+#define MICROPY_EMIT_INLINE_THUMB           (1)
+#define MICROPY_MAKE_POINTER_CALLABLE(p)    ((void *)((mp_uint_t)(p) | 1))
+#define MICROPY_PERSISTENT_CODE_LOAD        (1)
+#define MICROPY_ENABLE_GC                   (1)
+#define MICROPY_ENABLE_FINALISER            (1)
+#define MICROPY_ENABLE_SCHEDULER            (1)
+#define MICROPY_SCHEDULER_DEPTH             (8)
+#define MICROPY_KBD_EXCEPTION               (1)
+#define MICROPY_HELPER_REPL                 (1)
+#define MICROPY_REPL_INFO                   (1)
+#define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
+#define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
+#define MICROPY_STACK_CHECK                 (1)
+#define MICROPY_LONGINT_IMPL                (MICROPY_LONGINT_IMPL_MPZ)
+#define MICROPY_FLOAT_IMPL                  (MICROPY_FLOAT_IMPL_FLOAT)
+#define MICROPY_WARNINGS                    (1)
+#define MICROPY_READER_VFS                  (1)
+#define MICROPY_USE_INTERNAL_PRINTF         (1)
+
+// Modules.
+#define MICROPY_PY_SYS_PLATFORM             "defio-cortexm"
+#define MICROPY_PY_SYS_STDFILES             (1)
+#define MICROPY_PY_SYS_STDIO_BUFFER         (1)
+#define MICROPY_PY_OS                       (1)
+#define MICROPY_PY_OS_UNAME                 (1)
+#define MICROPY_PY_OS_SYNC                  (1)
+#define MICROPY_PY_OS_DUPTERM               (0)
+#define MICROPY_PY_OS_URANDOM               (0)
+#define MICROPY_PY_TIME                     (1)
+#define MICROPY_PY_TIME_GMTIME_LOCALTIME_MKTIME (0)
+#define MICROPY_PY_TIME_TIME_TIME_NS        (0)
+#define MICROPY_PY_SELECT                   (1)
+#define MICROPY_PY_ASYNCIO                  (1)
+#define MICROPY_PY_RANDOM_SEED_INIT_FUNC    (port_random_seed())
+#define MICROPY_PY_MACHINE                  (1)
+#define MICROPY_PY_MACHINE_INCLUDEFILE      "port_machine.c"
+#define MICROPY_PY_MACHINE_RESET            (1)
+#define MICROPY_PY_MACHINE_BARE_METAL_FUNCS (1)
+#define MICROPY_PY_MACHINE_DISABLE_IRQ_ENABLE_IRQ (1)
+#define MICROPY_PY_MACHINE_MEMX             (1)
+#define MICROPY_PY_MACHINE_PIN_BASE         (0)
+#define MICROPY_PY_MACHINE_UART             (1)
+#define MICROPY_PY_MACHINE_UART_INCLUDEFILE "port_machine_uart.c"
+#define MICROPY_PY_MACHINE_UART_READCHAR_WRITECHAR (1)
+#define MICROPY_PY_MACHINE_I2C              (0)
+#define MICROPY_PY_MACHINE_SOFTI2C          (0)
+#define MICROPY_PY_MACHINE_SPI              (0)
+#define MICROPY_PY_MACHINE_SOFTSPI          (0)
+#define MICROPY_PY_MACHINE_PWM              (0)
+#define MICROPY_PY_MACHINE_ADC              (0)
+#define MICROPY_PY_MACHINE_I2S              (0)
+#define MICROPY_PY_MACHINE_TIMER            (0)
+#define MICROPY_PY_NETWORK                  (0)
+#define MICROPY_PY_BLUETOOTH                (0)
+#define MICROPY_PY_SSL                      (0)
+#define MICROPY_PY_BTREE                    (0)
+#define MICROPY_PY_ONEWIRE                  (0)
+
+// Filesystem: littlefs v2 (MICROPY_VFS_LFS2=1 from the Makefile) on a RAM block device.
+#define MICROPY_VFS                         (1)
+#define MICROPY_VFS_FAT                     (0)
+#define MICROPY_VFS_ROM                     (0)
+
+// Atomic sections mask interrupts with PRIMASK. A first write to a defio page inside one
+// escalates to HardFault, which the port handles like MemManage (see cortexm_faults.c).
+#define MICROPY_BEGIN_ATOMIC_SECTION()      disable_irq()
+#define MICROPY_END_ATOMIC_SECTION(state)   enable_irq(state)
+
+// Sleep until the next interrupt (SysTick at least every millisecond).
+#define MICROPY_INTERNAL_WFE(TIMEOUT_MS)    __asm volatile ("wfi")
+
+// Type definitions for the machine.
+#define MP_SSIZE_MAX (0x7fffffff)
+#define UINT_FMT "%u"
+#define INT_FMT "%d"
+typedef int mp_int_t; // must be pointer size
+typedef unsigned int mp_uint_t; // must be pointer size
+typedef long mp_off_t;
+
+#include <alloca.h>
+
+#define MP_NEED_LOG2 (1)
+#define MP_STATE_PORT MP_STATE_VM
+
+static inline uint32_t disable_irq(void) {
+    uint32_t state;
+    __asm volatile ("mrs %0, primask\n cpsid i" : "=r" (state) : : "memory");
+    return state;
+}
+
+static inline void enable_irq(uint32_t state) {
+    __asm volatile ("msr primask, %0" : : "r" (state) : "memory");
+}
+
+// Seed for `random`: the SysTick clock count since boot.
+uint32_t port_random_seed(void);
