@@ -20,7 +20,7 @@ UNIX_FLAGS := BUILD=$(BUILD)/unix USER_C_MODULES=$(TOP)/firmware/modules \
 UNIX_FW := $(BUILD)/unix/micropython
 DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 
-.PHONY: all setup unix unix-stock run test test-defio test-upstream clean distclean
+.PHONY: all setup unix unix-stock pylib run test test-defio test-upstream clean distclean
 
 all: unix
 
@@ -47,13 +47,20 @@ unix-stock: $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross
 		BUILD=$(BUILD)/unix-stock -j$(JOBS) >$(BUILD)/unix-stock.log 2>&1 \
 		|| (tail -40 $(BUILD)/unix-stock.log; exit 1)
 
+# On-device Python from the venv (Adafruit packages) plus the generated font: build/pylib.
+PYLIB := $(BUILD)/pylib/.stamp
+pylib: $(PYLIB)
+$(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
+	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib
+	@touch $@
+
 run: $(UNIX_FW)
 	$(UNIX_FW) examples/host_demo.py
 
 # Upstream's suite first, our pytest suite last (its summary closes the output).
 test: test-upstream test-defio
 
-test-defio: $(UNIX_FW)
+test-defio: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q host_tests
 
 test-upstream: $(UNIX_FW)
@@ -64,3 +71,23 @@ clean:
 
 distclean: clean
 	rm -rf deps .venv
+
+# --- firmware: our Cortex-M port in QEMU (owner: port) -----------------------------------
+#   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf
+#   make repl                          boot it in QEMU, REPL on this terminal (Ctrl-A X quits)
+BOARD ?= MPS2_AN385
+FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
+PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(BOARD)/*)
+
+.PHONY: firmware repl
+firmware: $(FIRMWARE)
+$(FIRMWARE): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
+	@echo "building the $(BOARD) firmware with defio -> $@"
+	@mkdir -p $(BUILD)/$(BOARD)
+	@$(MAKE) -C $(TOP)/firmware/port BOARD=$(BOARD) BUILD=$(BUILD)/$(BOARD) -j$(JOBS) \
+		>$(BUILD)/$(BOARD).log 2>&1 || (tail -40 $(BUILD)/$(BOARD).log; exit 1)
+	@arm-none-eabi-size $@
+
+repl: $(FIRMWARE)
+	$(PYTHON) tools/qemu_launch.py --board $(BOARD) --repl stdio
+# --- end firmware ------------------------------------------------------------------------
