@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Boot our firmware in qemu-system-arm with the REPL and the panel UART where you want them.
+
+    tools/qemu_launch.py [--board MPS2_AN385] [--elf build/MPS2_AN385/firmware.elf]
+                         [--repl tcp|pty|stdio] [--repl-port N]
+                         [--panel tcp|null] [--panel-port N] [--icount]
+
+- REPL (UART0) on a TCP socket (default; raw bytes: host_tests/target_qemu.py, `nc`, or
+  pyserial's `socket://` URL), on a pty (`mpremote connect /dev/pts/N`: mpremote 1.25 opens
+  only serial devices and rfc2217://, not socket://, so use the pty for mpremote) or on this
+  terminal (stdio; Ctrl-A X quits QEMU).
+- Panel link (UART1, the second -serial) on another TCP socket, or null.
+- --icount runs QEMU with `-icount shift=0`: one instruction = 1 ns of virtual time, so the
+  25 MHz SysTick counts one clock per 40 instructions (deterministic timing for benchmarks).
+
+The chosen ports are printed as `repl=socket://127.0.0.1:PORT` and `panel=tcp:127.0.0.1:PORT`.
+The QEMU machine comes from QEMU_MACHINE in boards/<BOARD>/mpconfigboard.mk. The board's
+filesystem is RAM: files do not survive a reset or a QEMU restart.
+
+From Python (stdlib only):
+
+    from qemu_launch import QemuLauncher
+    with QemuLauncher(panel="tcp") as q:
+        print(q.repl_url, q.panel_port)
+"""
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tty
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+
+def board_machine(board):
+    """The QEMU machine name of a board (QEMU_MACHINE in its mpconfigboard.mk)."""
+    mk = ROOT / "boards" / board / "mpconfigboard.mk"
+    for line in mk.read_text().splitlines():
+        m = re.match(r"\s*QEMU_MACHINE\s*[:?]?=\s*(\S+)", line)
+        if m:
+            return m.group(1)
+    raise ValueError(f"{mk}: no QEMU_MACHINE")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class QemuLauncher:
+    """One QEMU running the firmware. start() returns once the REPL endpoint is ready."""
+
+    def __init__(self, board="MPS2_AN385", elf=None, repl="tcp", repl_port=0, panel="tcp",
+                 panel_port=0, icount=False, extra=()):
+        if repl not in ("tcp", "pty", "stdio"):
+            raise ValueError("repl must be tcp, pty or stdio")
+        if panel not in ("tcp", "null"):
+            raise ValueError("panel must be tcp or null")
+        self.board = board
+        self.elf = pathlib.Path(elf) if elf else ROOT / "build" / board / "firmware.elf"
+        self.repl = repl
+        self.repl_port = repl_port
+        self.panel = panel
+        self.panel_port = panel_port
+        self.icount = icount
+        self.extra = list(extra)
+        self.repl_pty = None
+        self.proc = None
+        self._keepalive_fd = None
+
+    @property
+    def repl_url(self):
+        """What mpremote connects to."""
+        if self.repl == "tcp":
+            return f"socket://{HOST}:{self.repl_port}"
+        return self.repl_pty
+
+    def command(self):
+        qemu = shutil.which("qemu-system-arm") or "qemu-system-arm"
+        cmd = [qemu, "-M", board_machine(self.board), "-nographic", "-kernel", str(self.elf)]
+        if self.repl == "tcp":
+            self.repl_port = self.repl_port or free_port()
+            cmd += ["-monitor", "null", "-serial",
+                    f"tcp:{HOST}:{self.repl_port},server=on,wait=off,nodelay=on"]
+        elif self.repl == "pty":
+            cmd += ["-monitor", "null", "-serial", "pty"]
+        else:
+            cmd += ["-serial", "mon:stdio"]
+        if self.panel == "tcp":
+            self.panel_port = self.panel_port or free_port()
+            cmd += ["-serial", f"tcp:{HOST}:{self.panel_port},server=on,wait=off,nodelay=on"]
+        else:
+            cmd += ["-serial", "null"]
+        if self.icount:
+            cmd += ["-icount", "shift=0"]
+        return cmd + self.extra
+
+    def start(self, timeout=10):
+        if not self.elf.exists():
+            raise FileNotFoundError(f"{self.elf} is missing: run `make firmware` first")
+        cmd = self.command()
+        if self.repl == "stdio":
+            self.proc = subprocess.Popen(cmd)
+            return self
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        if self.repl == "pty":
+            while self.repl_pty is None:
+                line = self.proc.stdout.readline()
+                if not line:
+                    raise RuntimeError("QEMU exited before opening its pty")
+                m = re.search(r"char device redirected to (\S+) \(label serial0\)", line)
+                if m:
+                    self.repl_pty = m.group(1)
+            # Hold the pty open (raw mode, never read): QEMU drops output and polls once a
+            # second while nobody has the pty open, so a client connecting later (mpremote)
+            # would lose its first bytes.
+            self._keepalive_fd = os.open(self.repl_pty, os.O_RDWR | os.O_NOCTTY)
+            tty.setraw(self._keepalive_fd)
+            return self
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"QEMU exited: {self.proc.stdout.read()}")
+            try:
+                # QEMU accepts one client at a time and listens again when it leaves.
+                with socket.create_connection((HOST, self.repl_port), timeout=1):
+                    pass
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("QEMU did not open the REPL socket")
+                time.sleep(0.05)
+        return self
+
+    def wait(self):
+        return self.proc.wait() if self.proc else 0
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self._keepalive_fd is not None:
+            os.close(self._keepalive_fd)
+            self._keepalive_fd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--board", default="MPS2_AN385")
+    ap.add_argument("--elf", help="default: build/<BOARD>/firmware.elf")
+    ap.add_argument("--repl", default="tcp", choices=("tcp", "pty", "stdio"))
+    ap.add_argument("--repl-port", type=int, default=0, help="0: pick a free port")
+    ap.add_argument("--panel", default="tcp", choices=("tcp", "null"))
+    ap.add_argument("--panel-port", type=int, default=0, help="0: pick a free port")
+    ap.add_argument("--icount", action="store_true", help="-icount shift=0")
+    args = ap.parse_args()
+    # SIGTERM stops QEMU too (the finally below), not only Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    q = QemuLauncher(args.board, args.elf, args.repl, args.repl_port, args.panel,
+                     args.panel_port, args.icount)
+    if args.repl == "stdio":
+        print("REPL on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
+        q.start()
+        if args.panel == "tcp":
+            print(f"panel=tcp:{HOST}:{q.panel_port}", file=sys.stderr)
+        return q.wait()
+    q.start()
+    print(f"repl={q.repl_url}")
+    if args.panel == "tcp":
+        print(f"panel=tcp:{HOST}:{q.panel_port}")
+    print("Ctrl-C stops QEMU", flush=True)
+    try:
+        return q.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        q.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
