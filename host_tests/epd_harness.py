@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYLIB = ROOT / "build" / "pylib"
 sys.path.insert(0, str(ROOT / "tools"))
 
-from panel_sim import PanelServer  # noqa: E402
+from panel_sim import PanelServer
 
 TIME_SCALE = 0.02  # full refresh 50 ms, partial 8 ms
 
@@ -43,9 +43,9 @@ def wait_for(cond, ms=10000):
         if time.ticks_diff(time.ticks_ms(), t0) > ms:
             raise OSError("test: condition not reached")
         time.sleep_ms(5)
-marker = pin(board.D13)
-marker.switch_to_output(False)
 def signal_host():
+    marker = pin(board.D13)   # a spare pin: the test's side channel
+    marker.switch_to_output(False)
     marker.value = True
 """
 
@@ -72,6 +72,8 @@ def run(mp, sim, body, timeout=60, errors_ok=False, addr=None):
     """Run PRELUDE + body against the simulator; return (reported values, output)."""
     res = mp(PRELUDE + body, timeout=timeout, env={"DEFIO_PANEL": addr or sim.address})
     text = res.out + res.err
+    if addr is None:
+        sim.wait_disconnected()
     assert res.returncode == 0, text
     assert errors_ok or "Traceback" not in text, text
     values = [ast.literal_eval(line[3:]) for line in res.out.splitlines()

@@ -2,7 +2,11 @@
 Adafruit API into plain bytearrays, in every rotation, for both colour planes."""
 
 import pytest
-from epd_harness import pylib, run, sim, visible_hex  # noqa: F401
+
+pytest.register_assert_rewrite("epd_harness")
+from epd_harness import run, visible_hex
+
+pytest_plugins = ("epd_harness",)
 
 DRAW = """
 def draw(d, step):

@@ -11,7 +11,6 @@ class SPI:
         self.clock, self.mosi, self.miso = clock, MOSI, MISO
         self.frequency = 1000000
         self._locked = False
-        self._link = panel_link.get()
 
     def try_lock(self):
         if self._locked:
@@ -28,12 +27,12 @@ class SPI:
     def write(self, buf, *, start=0, end=None):
         if end is None:
             end = len(buf)
-        self._link.spi(memoryview(buf)[start:end])
+        panel_link.get().spi(memoryview(buf)[start:end])
 
     def readinto(self, buf, *, start=0, end=None, write_value=0):
         if end is None:
             end = len(buf)
-        self._link.spi(bytes([write_value]) * (end - start))
+        panel_link.get().spi(bytes([write_value]) * (end - start))
         for i in range(start, end):
             buf[i] = 0
 
@@ -43,7 +42,7 @@ class SPI:
             out_end = len(out_buf)
         if in_end is None:
             in_end = len(in_buf)
-        self._link.spi(bytes(memoryview(out_buf)[out_start:out_end]))
+        panel_link.get().spi(bytes(memoryview(out_buf)[out_start:out_end]))
         for i in range(in_start, in_end):
             in_buf[i] = 0
 

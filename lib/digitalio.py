@@ -28,7 +28,7 @@ class DigitalInOut:
         self._value = False
         self.pull = None
         self.drive_mode = DriveMode.PUSH_PULL
-        self._link = panel_link.get()
+        panel_link.get()  # connect now: a missing panel is an error at construction
 
     @property
     def direction(self):
@@ -38,7 +38,7 @@ class DigitalInOut:
     def direction(self, value):
         self._direction = value
         if value == Direction.OUTPUT:
-            self._link.pin(self.pin.id, self._value)
+            panel_link.get().pin(self.pin.id, self._value)
 
     def switch_to_output(self, value=False, drive_mode=DriveMode.PUSH_PULL):
         self._value = bool(value)
@@ -53,7 +53,7 @@ class DigitalInOut:
     def value(self):
         if self._direction == Direction.OUTPUT:
             return self._value
-        return bool(self._link.read_pin(self.pin.id))
+        return bool(panel_link.get().read_pin(self.pin.id))
 
     @value.setter
     def value(self, value):
@@ -63,7 +63,7 @@ class DigitalInOut:
         if value != self._value:
             self._value = value
             # A rising chip select or a reset edge ends a transaction: send it now.
-            self._link.pin(self.pin.id, value, flush=value)
+            panel_link.get().pin(self.pin.id, value, flush=value)
 
     def deinit(self):
         self._direction = Direction.INPUT

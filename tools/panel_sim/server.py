@@ -43,6 +43,7 @@ class PanelServer:
         self.link_errors = []
         self.frames = 0
         self.connections = 0
+        self.sessions_done = 0
         self.first_frame_t = None
         self.refresh_log = []
         self._lock = threading.Lock()
@@ -84,6 +85,14 @@ class PanelServer:
                 raise TimeoutError("panel_sim: still busy")
             time.sleep(0.01)
 
+    def wait_disconnected(self, timeout=10):
+        """Wait until every device connection has ended (all its frames handled)."""
+        deadline = time.monotonic() + timeout
+        while self.sessions_done < self.connections and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                raise TimeoutError("panel_sim: the device is still connected")
+            time.sleep(0.005)
+
     # -- serving ----------------------------------------------------------------------
     def _serve(self):
         self._sock.settimeout(0.2)
@@ -101,6 +110,7 @@ class PanelServer:
             finally:
                 conn.close()
                 self._conn = None
+                self.sessions_done += 1
 
     def _session(self, conn):
         dec = P.Decoder()

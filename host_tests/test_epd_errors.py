@@ -1,0 +1,118 @@
+"""Failures are clear errors, never hangs, and lose nothing: stuck BUSY, corrupt frames,
+a vanished simulator."""
+
+import socket
+import threading
+
+import pytest
+
+pytest.register_assert_rewrite("epd_harness")
+from epd_harness import on_marker, run, visible_hex
+
+pytest_plugins = ("epd_harness",)
+
+
+def test_stuck_busy_times_out_then_recovers_without_loss(mp, sim):
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=50, busy_timeout_ms=300)
+for x in (d, ref): x.fill(E.WHITE); x.text("before", 5, 5, E.BLACK)
+live.flush()
+for x in (d, ref): x.text("while stuck", 5, 50, E.RED)
+try:
+    live.flush()
+except OSError as e:
+    report("timeout", str(e))
+for x in (d, ref): x.fill_rect(60, 200, 30, 20, E.BLACK)    # more writes while stuck
+signal_host()                                                # the test releases BUSY
+wait_for(lambda: live.stats()['refreshes'] >= 2 and not live.dio.pending())
+report(live.stats(), planes(ref))
+"""
+    def stick_at_second_refresh(kind, window, orig=sim._refreshed):
+        orig(kind, window)
+        if sim.controller.counters["refreshes"] == 2:
+            sim.controller.busy_stuck = True  # BUSY never falls after this refresh
+
+    sim.controller.on_refresh = stick_at_second_refresh
+    watcher = on_marker(sim, lambda: setattr(sim.controller, "busy_stuck", False))
+    values, _ = run(mp, sim, body, errors_ok=True)
+    watcher.join(5)
+    (tag, msg), (stats, expected) = values
+    assert tag == "timeout" and "BUSY still high" in msg and "300 ms" in msg
+    assert stats["errors"] >= 1
+    assert visible_hex(sim) == expected  # nothing lost
+
+
+def test_corrupt_frame_from_the_device(mp, sim):
+    body = """
+link = panel_link.get()
+link.transport.write(b"\\xa5\\x01\\x02\\x00xy\\x00")   # bad checksum
+try:
+    link.sync()
+except OSError as e:
+    report(str(e))
+"""
+    (msg,) = run(mp, sim, body)[0]
+    assert "corrupt frame" in msg and "checksum" in msg and "offset" in msg
+    assert any("corrupt frame" in e and "offset" in e for e in sim.link_errors)
+
+
+def fake_panel(reply):
+    """A TCP peer that answers the first bytes it gets with `reply`, then hangs up."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(30)
+
+    def serve():
+        with srv:
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(100)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"127.0.0.1:{srv.getsockname()[1]}"
+
+
+CONNECT = """
+try:
+    d = make()
+except OSError as e:
+    report(type(e).__name__, str(e))
+"""
+
+
+def test_corrupt_frame_from_the_panel(mp, sim):
+    addr = fake_panel(b"\x5a\x84\x00\x00\x00")
+    ((name, msg),) = run(mp, sim, CONNECT, addr=addr)[0]
+    assert name == "LinkError" and "corrupt frame from the panel" in msg
+
+
+def test_no_panel_listening(mp, sim):
+    srv = socket.create_server(("127.0.0.1", 0))
+    addr = f"127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
+    ((name, msg),) = run(mp, sim, CONNECT, addr=addr)[0]
+    assert name == "LinkError" and "cannot connect" in msg
+
+
+def test_vanished_simulator_is_a_clear_error(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=500)
+d.fill(E.WHITE); live.flush()
+signal_host()                         # the test stops the simulator
+time.sleep_ms(300)
+d.text("lost?", 0, 0, E.BLACK)
+for attempt in range(2):
+    try:
+        live.flush()
+    except OSError as e:
+        report(str(e))
+report(live.dio.pending() != [], live.stats()['errors'])
+"""
+    watcher = on_marker(sim, sim.stop)
+    values, _ = run(mp, sim, body, timeout=30)
+    watcher.join(5)
+    *msgs, (pending, errors) = values
+    assert len(msgs) == 2 and all("panel" in m for m in msgs), msgs
+    assert pending and errors == 2  # the pages wait for a panel to come back

@@ -1,0 +1,131 @@
+"""What travels to the panel: only changed rows, one refresh per burst, the refresh policy."""
+
+import pytest
+
+pytest.register_assert_rewrite("epd_harness")
+from epd_harness import run, visible_hex
+
+pytest_plugins = ("epd_harness",)
+
+
+def data_writes(sim):
+    return sim.controller.counters["data_bytes"]
+
+
+def test_only_changed_rows_and_columns_are_sent(mp, sim):
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000)
+for x in (d, ref): x.fill(E.WHITE)
+live.flush()
+report(live.stats()['bytes'])
+for x in (d, ref): x.fill_rect(17, 100, 14, 10, E.BLACK)   # byte columns 2..3, rows 100..109
+live.flush()
+report(live.stats())
+for x in (d, ref): x.fill_rect(17, 100, 14, 10, E.BLACK)   # same pixels again: nothing new
+live.flush()
+report(live.stats(), planes(ref))
+"""
+    first, second, (third, expected) = run(mp, sim, body)[0]
+    assert first > 8000  # the first update sends everything (the panel content is unknown)
+    log = sim.refresh_log
+    assert [r["kind"] for r in log] == ["full", "partial"]
+    assert log[1]["window"] == [2, 100, 3, 109]
+    # 10 rows x 2 bytes of the black plane; the red plane did not change.
+    assert data_writes(sim) == 8000 + 20
+    assert second["bytes"] - first < 20 + 40
+    assert third["refreshes"] == 2 and third["bytes"] == second["bytes"]
+    assert visible_hex(sim) == expected
+
+
+def test_one_refresh_per_burst_through_the_timer(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=200)
+d.fill(E.WHITE)
+live.flush()
+for i in range(40):                       # a burst: many writes, several pages
+    d.text("line %d" % i, 2, 5 * i, E.BLACK)
+wait_for(lambda: live.stats()['refreshes'] == 2)
+time.sleep_ms(400)                         # more than delay_ms: no further round
+report(live.stats())
+"""
+    (stats,) = run(mp, sim, body)[0]
+    assert stats["refreshes"] == 2 and stats["rounds"] == 2
+    assert sim.controller.counters["refreshes"] == 2
+
+
+def test_display_call_is_a_flush(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000)
+d.fill(E.WHITE); d.display()
+d.text("hi", 0, 0, E.BLACK); d.display(); d.display()
+report(live.stats())
+"""
+    (stats,) = run(mp, sim, body)[0]
+    assert (stats["full_refreshes"], stats["partial_refreshes"]) == (1, 1)
+    assert sim.controller.counters["sw_resets"] == 1  # the panel stays awake between rounds
+
+
+def test_full_refresh_every_n_partials(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000, full_every=3)
+d.fill(E.WHITE); live.flush()
+for i in range(7):
+    d.pixel(10, 10 + 5 * i, E.BLACK); live.flush()
+report(live.stats())
+"""
+    (stats,) = run(mp, sim, body)[0]
+    kinds = [r["kind"][0] for r in sim.refresh_log]
+    # the first update is full; then a full one after every 3 partial ones
+    assert "".join(kinds) == "fpppfppp"
+    assert stats["full_refreshes"] == 2 and stats["partial_refreshes"] == 6
+
+
+def test_full_refresh_when_much_changed(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000, full_fraction=0.5)
+d.fill(E.WHITE); live.flush()
+d.fill_rect(0, 0, 122, 100, E.BLACK); live.flush()     # 100 of 250 rows: partial
+d.fill_rect(0, 100, 122, 140, E.BLACK); live.flush()   # 140 rows: full
+report(live.stats())
+"""
+    run(mp, sim, body)
+    assert [r["kind"] for r in sim.refresh_log] == ["full", "partial", "full"]
+
+
+@pytest.mark.parametrize("kwargs, exc", [
+    ("delay_ms=-1", "ValueError"), ("full_every=-2", "ValueError"),
+    ("full_fraction=1.5", "ValueError"), ("busy_timeout_ms=0", "ValueError"),
+    ("delay_ms='x'", "TypeError"),
+])
+def test_bad_numbers(mp, sim, kwargs, exc):
+    body = f"""
+d = make()
+try:
+    defio_epd.attach(d, {kwargs})
+except Exception as e:
+    report(type(e).__name__, str(e))
+"""
+    ((name, msg),) = run(mp, sim, body)[0]
+    assert name == exc and "defio_epd" in msg
+
+
+def test_unsupported_driver_names_the_supported_ones(mp, sim):
+    body = """
+from adafruit_epd.uc8151d import Adafruit_UC8151D
+class NotADisplay:
+    pass
+for disp in (NotADisplay(), Adafruit_UC8151D(128, 296, board.SPI(), cs_pin=pin(board.D11),
+             dc_pin=pin(board.D12), sramcs_pin=None, rst_pin=None, busy_pin=None)):
+    try:
+        defio_epd.attach(disp)
+    except TypeError as e:
+        report(str(e))
+"""
+    msgs = run(mp, sim, body)[0]
+    assert len(msgs) == 2
+    assert all("supported" in m and "Adafruit_SSD1680" in m for m in msgs)
