@@ -1,0 +1,191 @@
+"""The firmware target: one QEMU (mps2-an385) per test session, scripts run over the REPL.
+
+`QemuTarget().run(src)` soft-resets the board (Ctrl-D in the raw REPL: every defio instance
+is stopped, the pool is free again), sends `src` through the raw REPL and returns what it
+printed: `out` is stdout, `err` the traceback (returncode 1), as on the Unix port. When the
+script crashes the board (a fault that is not a defio page), `out` holds what was printed
+before and `err` the crash dump; returncode is -1 and the next run starts on the rebooted
+board (with lib/ copied onto it again: the RAM filesystem does not survive a reset).
+
+The REPL is on a pty (tools/qemu_launch.py), so `target.mpremote(...)` can hand the same
+board to mpremote 1.25 (which opens serial devices, not sockets). `env` is ignored here:
+lib/ is copied to /lib on the device, which is on sys.path.
+"""
+
+import os
+import pathlib
+import select
+import subprocess
+import sys
+import time
+import tty
+
+from targets import ROOT, Result
+
+sys.path.insert(0, str(ROOT / "tools"))
+from qemu_launch import QemuLauncher
+
+RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
+CRASH_MARK = b"*** resetting the board"
+FRIENDLY_PROMPT = b"\r\n>>> "
+MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
+
+
+class QemuTarget:
+    name = "qemu"
+
+    def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True):
+        self.qemu = QemuLauncher(board, repl="pty", panel=panel).start()
+        self.device = self.qemu.repl_pty
+        self.copy_lib = copy_lib
+        self._fd = None
+        self._raw = False
+        self._lib_ok = False
+
+    # Low-level pty I/O.
+    def _open(self):
+        if self._fd is None:
+            self._fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            tty.setraw(self._fd)
+            self._raw = False
+
+    def _release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._raw = False
+
+    def _write(self, data):
+        view = memoryview(data)
+        while view:
+            select.select([], [self._fd], [], 1)
+            try:
+                n = os.write(self._fd, view)
+            except BlockingIOError:
+                continue
+            view = view[n:]
+
+    def _read_some(self, timeout):
+        r, _, _ = select.select([self._fd], [], [], max(timeout, 0))
+        if not r:
+            return b""
+        try:
+            return os.read(self._fd, 4096)
+        except (BlockingIOError, OSError):
+            return b""
+
+    def _drain(self, quiet=0.1):
+        data = b""
+        while True:
+            chunk = self._read_some(quiet)
+            if not chunk:
+                return data
+            data += chunk
+
+    def _read_until(self, marker, timeout, buf=b""):
+        """Read until `marker`; returns (data, crashed). Raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while marker not in buf:
+            if CRASH_MARK in buf:
+                return buf, True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"waiting for {marker!r}; got {buf[-300:]!r}")
+            buf += self._read_some(min(left, 0.5))
+        return buf, False
+
+    # Raw REPL.
+    def _enter_raw(self):
+        self._open()
+        self._write(b"\r\x03\x03")
+        self._drain()
+        self._write(b"\r\x01")
+        self._read_until(RAW_BANNER, 10)
+        self._raw = True
+
+    def _soft_reset(self):
+        self._drain(0.02)
+        self._write(b"\x04")
+        data, _ = self._read_until(b"soft reboot\r\n", 10)
+        rest = data.split(b"soft reboot\r\n", 1)[1]
+        self._read_until(RAW_BANNER, 10, rest)
+
+    def _after_crash(self, timeout=10):
+        # The board resets: wait for the friendly prompt, then the raw REPL again.
+        try:
+            self._read_until(FRIENDLY_PROMPT, timeout)
+        except TimeoutError:
+            pass
+        self._raw = False
+        self._lib_ok = False
+
+    def _exec(self, src, timeout):
+        """Execute in the raw REPL: (out, err, crashed) or raise TimeoutError."""
+        self._write(src.encode() + b"\x04")
+        data, crashed = self._read_until(b"OK", 10)
+        if crashed:
+            return data, b"", True
+        data = data[data.index(b"OK") + 2:]
+        data, crashed = self._read_until(b"\x04", timeout, data)
+        if crashed:
+            return data, b"", True
+        out, rest = data.split(b"\x04", 1)
+        rest, crashed = self._read_until(b"\x04>", 10, rest)
+        if crashed:
+            return out, rest, True
+        return out, rest.split(b"\x04", 1)[0], False
+
+    def _put_lib(self):
+        lib = ROOT / "lib"
+        files = sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
+        dirs = sorted({p.parent.relative_to(lib) for p in files} - {pathlib.Path(".")})
+        code = ["import os", "try:\n os.mkdir('/lib')\nexcept OSError:\n pass"]
+        for d in dirs:
+            code.append(f"try:\n os.mkdir('/lib/{d.as_posix()}')\nexcept OSError:\n pass")
+        self._exec("\n".join(code), 30)
+        for p in files:
+            dest = "/lib/" + p.relative_to(lib).as_posix()
+            _out, err, crashed = self._exec(
+                f"with open({dest!r}, 'wb') as f:\n f.write({p.read_bytes()!r})", 30)
+            if err or crashed:
+                raise RuntimeError(f"copying {p} to the board failed: {err!r}")
+        self._lib_ok = True
+
+    def run(self, src, timeout=60, env=None):
+        del env  # lib/ is on the device in /lib, which is on sys.path
+        if not self._raw:
+            self._enter_raw()
+        if self.copy_lib and not self._lib_ok:
+            self._put_lib()
+        self._soft_reset()
+        try:
+            out, err, crashed = self._exec(src, timeout)
+        except TimeoutError:
+            self._write(b"\x03")
+            try:
+                self._read_until(b"\x04>", 5)
+            except TimeoutError:
+                self._raw = False
+            raise subprocess.TimeoutExpired("qemu", timeout) from None
+        out = out.decode(errors="replace").replace("\r\n", "\n")
+        err = err.decode(errors="replace").replace("\r\n", "\n")
+        if crashed:
+            self._after_crash()
+            idx = out.find("\n*** FATAL")
+            dump = out[idx + 1:] if idx >= 0 else out
+            return Result(out[:idx] if idx >= 0 else "", dump, -1)
+        return Result(out, err, 1 if err else 0)
+
+    def mpremote(self, *args, timeout=60):
+        """Run mpremote on this board (our pty is handed over meanwhile)."""
+        self._release()
+        try:
+            return subprocess.run([str(MPREMOTE), "connect", self.device, *args],
+                                  check=False, capture_output=True, text=True, timeout=timeout,
+                                  cwd=ROOT)
+        finally:
+            self._open()
+
+    def close(self):
+        self._release()
+        self.qemu.stop()
