@@ -1,0 +1,209 @@
+"""The simulated panel on its own: a host client speaks the frames, the SSD1680 model decodes
+the command set, keeps RAM, refreshes on activation, reports errors with their position."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+pytest.register_assert_rewrite("epd_harness")
+from epd_harness import ROOT, TIME_SCALE
+from panel_sim import SSD1680, PanelServer
+from panel_sim import protocol as P
+from panel_sim.server import parse_wiring
+
+CS, DC, RST, BUSY = 9, 10, 5, 7
+
+
+class Device:
+    """The device end of the link, written from the frame format (a host-side client)."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.dec = P.Decoder()
+        assert self.request(P.T_HELLO, P.HELLO)[0] == P.T_HELLO | P.T_REPLY
+
+    def send(self, ftype, payload=b""):
+        self.sock.sendall(P.encode(ftype, payload))
+
+    def request(self, ftype, payload=b""):
+        self.send(ftype, payload)
+        while True:
+            frames = self.dec.feed(self.sock.recv(4096))
+            if frames:
+                return frames[0][:2]
+
+    def pin(self, pin, level):
+        self.send(P.T_PIN, bytes((pin, level)))
+
+    def command(self, cmd, data=b""):
+        self.pin(DC, 0)
+        self.pin(CS, 0)
+        self.send(P.T_SPI, bytes((cmd,)))
+        if data:
+            self.pin(DC, 1)
+            self.send(P.T_SPI, bytes(data))
+        self.pin(CS, 1)
+
+    def busy(self):
+        return self.request(P.T_READ, bytes((BUSY,)))[1][1]
+
+    def sync(self):
+        self.request(P.T_SYNC)
+
+
+@pytest.fixture
+def panel(tmp_path):
+    server = PanelServer("127.0.0.1:0", out=tmp_path, time_scale=TIME_SCALE,
+                         log=lambda msg: None).start()
+    yield server
+    server.stop()
+
+
+def reset_and_init(dev):
+    dev.pin(RST, 0)
+    dev.pin(RST, 1)
+    dev.command(0x12)
+    dev.command(0x01, (249, 0, 0))
+    dev.command(0x11, (0x03,))
+    dev.command(0x3C, (0x05,))
+    dev.command(0x32, bytes(range(10)))
+
+
+def wait_ready(dev):
+    for _ in range(2000):
+        if not dev.busy():
+            return
+    raise AssertionError("BUSY never fell")
+
+
+def test_partial_updates_only_the_window_and_full_everything(panel):
+    dev = Device(panel.address)
+    reset_and_init(dev)
+    c = panel.controller
+    # Black 2x3 block at byte columns 4..5, rows 10..12 through the window and counters.
+    dev.command(0x44, (4, 5))
+    dev.command(0x45, (10, 0, 12, 0))
+    dev.command(0x4E, (4,))
+    dev.command(0x4F, (10, 0))
+    dev.command(0x24, b"\x00" * 6)
+    # Red byte at row 200, outside the window of the partial refresh below.
+    dev.command(0x44, (0, 15))
+    dev.command(0x45, (200, 0, 200, 0))
+    dev.command(0x4E, (0,))
+    dev.command(0x4F, (200, 0))
+    dev.command(0x26, b"\xff")
+    dev.command(0x44, (4, 5))
+    dev.command(0x45, (10, 0, 12, 0))
+    dev.command(0x22, (0xFC,))
+    dev.command(0x20)
+    wait_ready(dev)
+    assert c.visible[0][10 * 16 + 4] == 0 and c.visible[0][12 * 16 + 5] == 0
+    assert c.visible[0][13 * 16 + 4] == 0xFF
+    assert c.visible[1][200 * 16] == 0  # not in the partial window: not shown yet
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    wait_ready(dev)
+    assert c.visible[1][200 * 16] == 0xFF
+    dev.command(0x10, (0x01,))
+    dev.sync()
+    k = c.counters
+    assert (k["refreshes"], k["partial_refreshes"], k["full_refreshes"]) == (2, 1, 1)
+    assert k["data_bytes"] == 7 and k["deep_sleeps"] == 1 and k["resets"] == 1
+    assert c.recorded["write_lut"] == list(range(10)) and c.recorded["border"] == [5]
+    assert c.errors == []
+
+
+def test_busy_is_held_for_the_modelled_refresh_time():
+    now = [100.0]
+    c = SSD1680(full_s=2.5, partial_s=0.4, clock=lambda: now[0])
+    c.spi(b"\x22", 0, 0)
+    c.spi(b"\xfc", 1, 1)
+    c.spi(b"\x20", 0, 2)
+    assert c.busy()
+    now[0] += 0.39
+    assert c.busy()
+    now[0] += 0.02
+    assert not c.busy()
+    c.spi(b"\x22", 0, 3)
+    c.spi(b"\xf4", 1, 4)
+    c.spi(b"\x20", 0, 5)
+    now[0] += 2.49
+    assert c.busy()
+    now[0] += 0.02
+    assert not c.busy()
+    assert c.counters["partial_refreshes"] == 1 and c.counters["full_refreshes"] == 1
+
+
+def test_unknown_command_and_write_outside_window_are_reported_with_position(panel):
+    dev = Device(panel.address)
+    reset_and_init(dev)
+    dev.command(0x99)
+    dev.command(0x44, (0, 0))
+    dev.command(0x45, (0, 0, 0, 0))
+    dev.command(0x4E, (3,))
+    dev.command(0x4F, (0, 0))
+    dev.command(0x24, b"\x00")
+    dev.sync()
+    errs = panel.controller.errors
+    assert len(errs) == 2
+    assert "unknown command 0x99" in errs[0] and "stream offset" in errs[0]
+    assert "outside the window at x byte 3, row 0" in errs[1] and "stream offset" in errs[1]
+
+
+def test_deep_sleep_ignores_commands_until_reset(panel):
+    dev = Device(panel.address)
+    reset_and_init(dev)
+    dev.command(0x10, (0x01,))
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    dev.sync()
+    c = panel.controller
+    assert c.counters["refreshes"] == 0 and c.counters["ignored_in_deep_sleep"] >= 2
+
+
+def test_corrupt_frame_gets_an_error_reply_and_position(panel):
+    dev = Device(panel.address)
+    dev.pin(CS, 1)
+    dev.sock.sendall(b"\xa5\x01\x01\x00\x12\x00")  # checksum should be 0xEB
+    ftype, payload = dev.request(P.T_SYNC)
+    assert ftype == P.T_ERROR and b"checksum" in payload and b"offset 25" in payload
+    assert dev.sock.recv(10) == b""  # and it hangs up
+    assert any("corrupt frame" in e for e in panel.link_errors)
+
+
+def test_device_vanishing_mid_frame_is_reported(panel):
+    dev = Device(panel.address)
+    dev.sock.sendall(P.encode(P.T_SPI, b"abc")[:4])
+    dev.sock.close()
+    panel.wait_disconnected()
+    assert any("vanished mid-frame" in e for e in panel.link_errors)
+
+
+def test_wiring_can_be_changed():
+    assert parse_wiring("cs=12,busy=13") == {"cs": 12, "dc": 10, "rst": 5, "busy": 13}
+    with pytest.raises(ValueError):
+        parse_wiring("clk=3")
+
+
+def test_cli_prints_its_port_and_writes_png_and_json(tmp_path):
+    env_path = str(ROOT / "tools")
+    p = subprocess.Popen([sys.executable, "-m", "panel_sim", "--listen", "127.0.0.1:0", "--out",
+                          str(tmp_path), "--time-scale", "0.01", "--stdin-stop"],
+                         cwd=env_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line.startswith("panel_sim listening on 127.0.0.1:")
+    dev = Device(line.split()[-1])
+    reset_and_init(dev)
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    wait_ready(dev)
+    dev.sock.close()
+    p.stdin.close()
+    assert p.wait(timeout=20) == 0
+    summary = json.loads((tmp_path / "panel.json").read_text())
+    assert summary["full_refreshes"] == 1 and summary["errors"] == []
+    assert (tmp_path / "panel.png").stat().st_size > 0
