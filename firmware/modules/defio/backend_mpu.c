@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "py/gc.h"
 #include "py/mpconfig.h"
 #include "py/mphal.h"
 
@@ -95,7 +96,7 @@ void defio_backend_init(void) {
     // The fault path and the timer belong to the port and are always installed.
 }
 
-int defio_backend_alloc(size_t len, size_t page_size, void **mem, const char **why) {
+static bool pool_take(size_t len, size_t page_size, void **mem) {
     size_t align = page_size * PAGES_PER_REGION; // an MPU region is aligned to its size
     size_t need = len / DEFIO_MPU_PAGE_SIZE_MIN;
     size_t total = pool_granules();
@@ -112,9 +113,26 @@ int defio_backend_alloc(size_t len, size_t page_size, void **mem, const char **w
         }
         if (k == need) {
             memset(&granule_used[g], 1, need);
+            // Fresh memory reads as zeros (as mmap gives on the host). Not protected yet:
+            // attach programs the regions later.
+            memset((void *)addr, 0, len);
             *mem = (void *)addr;
-            return 0;
+            return true;
         }
+    }
+    return false;
+}
+
+int defio_backend_alloc(size_t len, size_t page_size, void **mem, const char **why) {
+    if (pool_take(len, page_size, mem)) {
+        return 0;
+    }
+    // Instances that were deinited and dropped keep their memory until the GC collects
+    // them (a stale view must never reach a newer instance): collect, as the heap does,
+    // and try once more.
+    gc_collect();
+    if (pool_take(len, page_size, mem)) {
+        return 0;
     }
     *why = "defio: the protected pool is exhausted (deinit and drop an instance first)";
     return ENOMEM;
