@@ -1,0 +1,216 @@
+"""Firmware-only behaviour of our Cortex-M port in QEMU (run with `pytest --target qemu`).
+
+Fault paths (MemManage, HardFault with PRIMASK set, the crash dump), soft reset in the
+middle of a round, MPU region and pool exhaustion, the idle REPL running defio rounds,
+Ctrl-C, the panel UART and mpremote (fs round trip, mount).
+"""
+
+import socket
+import subprocess
+import time
+
+import pytest
+
+from mpscript import run
+
+
+@pytest.fixture
+def fw(target):
+    if target.name != "qemu":
+        pytest.skip("firmware only: run with --target qemu")
+    return target
+
+
+def test_write_with_irqs_masked_is_recorded(fw):
+    # PRIMASK set: MemManage cannot preempt, the fault escalates to HardFault (FORCED), which
+    # handles the defio page the same way.
+    vals, _ = run(fw.run, """
+import machine
+d = defio.DeferredIO(4 * P, record, delay_ms=100000)
+b = d.buffer
+s = machine.disable_irq()
+b[2 * P + 5] = 7
+b[2 * P + 6] = 8
+machine.enable_irq(s)
+report(d.pending(), d.stats()["faults"], b[2 * P + 5], b[2 * P + 6])
+d.flush()
+s = machine.disable_irq()
+b[3 * P] = 1
+b[0] = 1
+machine.enable_irq(s)
+report(d.pending(), log)
+d.deinit()
+""")
+    assert vals == [([2], 1, 7, 8), ([0, 3], [[2]])]
+
+
+def test_fault_outside_defio_prints_crash_dump(fw):
+    res = fw.run("import machine\nprint('before')\nmachine.mem32[0] = 0x1234\nprint('after')")
+    assert res.returncode == -1
+    assert res.out == "before\n"
+    assert "*** FATAL MemManage (not a defio page)" in res.err
+    for field in ("PC=0x", "LR=0x", "fault address=0x00000000 (MMFAR)", "CFSR=0x", "HFSR=0x"):
+        assert field in res.err
+    assert "resetting the board" in res.err
+    # The board came back: the next script runs.
+    assert fw.run("print(6 * 7)").out == "42\n"
+
+
+def test_write_to_a_deinited_instance_is_plain_ram(fw):
+    vals, _ = run(fw.run, """
+d = defio.DeferredIO(2 * P, record, delay_ms=0)
+b = d.buffer
+d.deinit()
+b[0] = 5            # no protection any more: plain RAM, no fault, no callback
+time.sleep_ms(20)
+report(b[0], log)
+""")
+    assert vals == [(5, [])]
+
+
+def test_soft_reset_in_the_middle_of_a_round(fw):
+    res = fw.run("""
+import defio
+def cb(d, pages):
+    print("CALLBACK", pages)
+d = defio.DeferredIO(4096, cb, delay_ms=300)
+d.buffer[0] = 1
+d.buffer[3000] = 1
+print("pending", d.pending())
+""")
+    assert res.out == "pending [0, 2]\n"
+    # run() soft-resets first: the round is dropped, no callback and no fault follow, and the
+    # whole pool and every MPU region are free again.
+    vals, text = run(fw.run, """
+time.sleep_ms(500)
+ds = [defio.DeferredIO(8 * P, record, delay_ms=0) for i in range(7)]
+for d in ds:
+    d.buffer[0] = 1
+time.sleep_ms(20)
+report(len(ds), len(log))
+for d in ds:
+    d.deinit()
+""")
+    assert vals == [(7, 7)]
+    assert "CALLBACK" not in text
+
+
+def test_mpu_region_exhaustion_is_enomem_and_recovers(fw):
+    vals, _ = run(fw.run, """
+ds = [defio.DeferredIO(P, record) for i in range(7)]
+try:
+    defio.DeferredIO(P, record)
+except OSError as e:
+    report(e.errno, "MPU region" in str(e) or "instances" in str(e))
+ds[3].deinit()
+d = defio.DeferredIO(P, record, delay_ms=0)
+d.buffer[0] = 1
+time.sleep_ms(20)
+report(log)
+for d in ds + [d]:
+    d.deinit()
+""")
+    assert vals == [(12, True), [[0]]]
+
+
+def test_pool_exhaustion_is_enomem_and_recovers(fw):
+    # Objects are dropped inside functions: a stale slot on the module frame's VM stack
+    # would keep a dropped instance (and its pool memory) reachable for the conservative GC.
+    vals, _ = run(fw.run, """
+def big(n):
+    return defio.DeferredIO(n * 1024, record, page_size=4096)
+def fill_then_fail():
+    a = big(64)                  # 16 pages of 4 KiB: 2 regions, half the 128 KiB pool
+    try:
+        big(96)                  # 24 pages: 96 KiB, more than what is left
+    except OSError as e:
+        report(e.errno, "pool" in str(e))
+    a.deinit()
+def recover():
+    b = big(96)                  # the pool comes back once the dropped one is collected
+    b.buffer[95 * 1024] = 1
+    report(b.pending())
+    b.deinit()
+fill_then_fail()
+recover()
+try:
+    defio.DeferredIO(100 * P, record)
+except MemoryError as e:
+    report("MemoryError")
+""")
+    assert vals == [(12, True), [23], "MemoryError"]
+
+
+def test_rounds_run_while_the_repl_is_idle(fw):
+    res = fw.run("""
+import defio
+def cb(d, pages):
+    print("IDLE-CALLBACK", pages)
+d = defio.DeferredIO(2048, cb, delay_ms=100)
+d.buffer[1500] = 1
+""")
+    assert res.returncode == 0 and "IDLE-CALLBACK" not in res.out
+    time.sleep(0.6)
+    idle = fw._drain(0.2).decode()
+    assert "IDLE-CALLBACK [1]" in idle
+
+
+def test_ctrl_c_interrupts_a_running_script(fw):
+    with pytest.raises(subprocess.TimeoutExpired):
+        fw.run("while True:\n    pass", timeout=1)
+    assert fw.run("print('alive')").out == "alive\n"
+
+
+def test_ticks_and_sleep(fw):
+    vals, _ = run(fw.run, """
+t0 = time.ticks_ms(); u0 = time.ticks_us()
+time.sleep_ms(100)
+t1 = time.ticks_ms(); u1 = time.ticks_us()
+report(time.ticks_diff(t1, t0), time.ticks_diff(u1, u0) // 1000)
+""")
+    (ms, us_ms), = vals
+    assert 100 <= ms <= 102 and 99 <= us_ms <= 102
+
+
+def test_panel_uart_both_ways(fw):
+    with socket.create_connection(("127.0.0.1", fw.qemu.panel_port), timeout=5) as s:
+        time.sleep(0.2)
+        s.sendall(b"world")
+        res = fw.run("""
+import machine
+u = machine.UART(1, 115200, timeout=500)
+u.write(b"hello")
+buf = bytearray(5)
+print(u.readinto(buf), bytes(buf), u.any(), u.read(1))
+""")
+        assert res.out == "5 b'world' 0 None\n", res
+        got = b""
+        while len(got) < 5:
+            got += s.recv(16)
+        assert got == b"hello"
+
+
+def test_mpremote_fs_round_trip(fw, tmp_path):
+    src = tmp_path / "hello.py"
+    src.write_text("MSG = 'hi from the RAM disk'\n")
+    r = fw.mpremote("fs", "cp", str(src), ":hello.py", "+", "fs", "ls", ":", "+",
+                    "fs", "cat", ":hello.py")
+    assert r.returncode == 0, r.stderr
+    assert "hello.py" in r.stdout and "hi from the RAM disk" in r.stdout
+    assert fw.run("import hello\nprint(hello.MSG)").out == "hi from the RAM disk\n"
+    r = fw.mpremote("fs", "rm", ":hello.py", "+", "fs", "ls", ":")
+    assert r.returncode == 0, r.stderr
+    assert "hello.py" not in r.stdout.split("ls :", 1)[1]
+
+
+def test_mpremote_mount_exec_run_soft_reset(fw, tmp_path):
+    (tmp_path / "hostmod.py").write_text("X = 42\n")
+    script = tmp_path / "script.py"
+    script.write_text("import hostmod, defio\nprint('run', hostmod.X, defio.BACKEND)\n")
+    r = fw.mpremote("mount", str(tmp_path), "exec", "import hostmod; print('exec', hostmod.X)",
+                    "+", "run", str(script))
+    assert r.returncode == 0, r.stderr
+    assert "exec 42" in r.stdout and "run 42 mpu-pmsav7" in r.stdout
+    r = fw.mpremote("soft-reset", "+", "exec", "import os; print(os.getcwd())")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("/")
