@@ -34,8 +34,8 @@ MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
 class QemuTarget:
     name = "qemu"
 
-    def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True):
-        self.qemu = QemuLauncher(board, repl="pty", panel=panel).start()
+    def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True, icount=False):
+        self.qemu = QemuLauncher(board, repl="pty", panel=panel, icount=icount).start()
         self.device = self.qemu.repl_pty
         self.copy_lib = copy_lib
         self._fd = None
