@@ -25,6 +25,7 @@ From Python (stdlib only):
 """
 
 import argparse
+import atexit
 import os
 import pathlib
 import re
@@ -108,6 +109,7 @@ class QemuLauncher:
         if not self.elf.exists():
             raise FileNotFoundError(f"{self.elf} is missing: run `make firmware` first")
         cmd = self.command()
+        atexit.register(self.stop)  # no QEMU left behind when the caller forgets stop()
         if self.repl == "stdio":
             self.proc = subprocess.Popen(cmd)
             return self
