@@ -10,7 +10,6 @@ import subprocess
 import time
 
 import pytest
-
 from mpscript import run
 
 
@@ -214,3 +213,15 @@ def test_mpremote_mount_exec_run_soft_reset(fw, tmp_path):
     r = fw.mpremote("soft-reset", "+", "exec", "import os; print(os.getcwd())")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith("/")
+
+
+def test_boot_py_runs_at_soft_reset(fw, tmp_path):
+    boot = tmp_path / "boot.py"
+    boot.write_text("BOOTED = 'yes'\n")
+    r = fw.mpremote("fs", "cp", str(boot), ":boot.py")
+    assert r.returncode == 0, r.stderr
+    try:
+        assert fw.run("print(BOOTED)").out == "yes\n"   # run() soft-resets: boot.py first
+    finally:
+        fw.mpremote("fs", "rm", ":boot.py")
+    assert "NameError" in fw.run("print(BOOTED)").err
