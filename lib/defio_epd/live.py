@@ -23,6 +23,13 @@ class Live:
         self.offsets = [0, sizes[0]]
         self.plane_size = sizes[0]
         total = sum(sizes[:self.nplanes])
+        self.shadow = [bytearray(sizes[i]) for i in range(self.nplanes)]
+        self.known = False  # the panel's content is unknown until the first full refresh
+        self.awake = False
+        self.partials_since_full = 0
+        self.inflight = None  # (full, bands sent): the refresh started and not yet confirmed
+        self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
+                       "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0}
         self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms)
         self.page_size = self.dio.page_size
         buf = self.dio.buffer
@@ -37,12 +44,6 @@ class Live:
         display._buffer1 = self.planes[0]
         if self.nplanes > 1:
             display._buffer2 = self.planes[1]
-        self.shadow = [bytearray(sizes[i]) for i in range(self.nplanes)]
-        self.known = False  # the panel's content is unknown until the first full refresh
-        self.awake = False
-        self.partials_since_full = 0
-        self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
-                       "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0}
         display.display = self.flush
 
     # -- the deferred callback ----------------------------------------------------------
@@ -50,8 +51,7 @@ class Live:
         try:
             self._round(pages)
         except Exception:
-            self.counts["errors"] += 1
-            self.awake = False  # set the controller up again on the retry
+            self._failed()
             raise
         self.counts["rounds"] += 1
 
@@ -107,6 +107,7 @@ class Live:
         return bands
 
     def _round(self, pages):
+        self._confirm()  # the previous refresh must have finished (BUSY low) first
         flags = self._candidate_rows(pages)
         if not self.known:
             flags = [bytearray(b"\x01" * self.rows) for _ in range(self.nplanes)]
@@ -145,14 +146,8 @@ class Live:
             ops.refresh(full, wx0, wx1, wy0, wy1)
         finally:
             self.counts["bytes"] += ops.bytes - bytes0
-        # The panel shows the sent bytes now: the shadow follows.
-        for i, y0, x0, x1, data in sent:
-            w = x1 - x0 + 1
-            shadow = self.shadow[i]
-            for k in range(len(data) // w):
-                a = (y0 + k) * stride + x0
-                shadow[a:a + w] = data[k * w:(k + 1) * w]
-        self.known = True
+        # In flight until BUSY falls: the next round, flush() or deinit() confirms it.
+        self.inflight = (full, sent)
         self.counts["rows"] += nrows
         self.counts["refreshes"] += 1
         if full:
@@ -162,12 +157,42 @@ class Live:
             self.counts["partial_refreshes"] += 1
             self.partials_since_full += 1
 
+    def _confirm(self):
+        """Wait for the refresh in flight; then the shadow takes what it showed."""
+        if self.inflight is None:
+            return
+        full, sent = self.inflight
+        self.ops.wait_refresh(full)
+        self.inflight = None
+        stride = self.stride
+        for i, y0, x0, x1, data in sent:
+            w = x1 - x0 + 1
+            shadow = self.shadow[i]
+            for k in range(len(data) // w):
+                a = (y0 + k) * stride + x0
+                shadow[a:a + w] = data[k * w:(k + 1) * w]
+        self.known = True
+
+    def _failed(self):
+        """After any error: set the controller up again and resend everything."""
+        self.counts["errors"] += 1
+        self.awake = False
+        self.known = False
+        self.inflight = None
+
     # -- the public handle --------------------------------------------------------------
     def flush(self):
         """Send what changed now and wait for the refresh; returns the pages delivered."""
         if self.dio is None:
             raise ValueError("defio_epd: deinitialised")
-        return self.dio.flush()
+        n = self.dio.flush()
+        try:
+            self._confirm()
+        except Exception:
+            self._failed()
+            self.planes[0][0] = self.planes[0][0]  # dirty a page: defio retries the update
+            raise
+        return n
 
     def stats(self):
         s = dict(self.counts)
@@ -186,6 +211,10 @@ class Live:
         dio, self.dio = self.dio, None
         try:
             dio.deinit()
+            self._confirm()
+        except Exception:
+            self.awake = False  # no deep sleep command into a failed panel
+            raise
         finally:
             disp = self.display
             framebufs = [disp._framebuf1, disp._framebuf2]

@@ -105,10 +105,13 @@ class SSD1680Ops:
         self.write_ram(plane, data)
 
     def refresh(self, full, x0, x1, y0, y1):
+        """Start a refresh; `wait_refresh` waits for it (the app runs meanwhile)."""
         if not full:
             self.window(x0, x1, y0, y1)
         self.command(_DISP_CTRL2, bytearray((_UPDATE_FULL if full else _UPDATE_PARTIAL,)))
         self.command(_MASTER_ACTIVATE)
+
+    def wait_refresh(self, full):
         if full:
             self.wait_busy("full refresh", _FULL_MS)
         else:
