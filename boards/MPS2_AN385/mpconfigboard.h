@@ -19,6 +19,8 @@
 #define DEFIO_MPU_PAGE_SIZE_DEFAULT (1024)
 // MPU regions the port keeps for itself (region 0: null-pointer guard); defio uses the rest.
 #define DEFIO_MPU_FIRST_REGION (1)
+// Pool pages the allocator tracks: the 128 KiB pool of mps2_an385.ld in 1 KiB pages.
+#define DEFIO_MPU_POOL_MAX_GRANULES (128)
 
 // Root filesystem: littlefs on a RAM block device (lost on reset and on QEMU restart).
 #define MICROPY_HW_RAMDISK_BLOCK_SIZE (1024)
