@@ -145,8 +145,15 @@ uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
             continue;
         }
         uint32_t elapsed = now_ms - LOAD(&inst->round_start_ms);
+        if ((int32_t)elapsed < 0) {
+            // The round opened after the caller read now_ms (a fault preempted the timer).
+            elapsed = 0;
+        }
         uint32_t delay = inst->delay_ms;
-        if (elapsed >= delay) {
+        // Millisecond clocks truncate: a round opened at 10.9 ms starts at 10, so
+        // `elapsed >= delay` could fire up to 1 ms early. delay_ms is a minimum: wait for
+        // one more tick (delay 0 still means the next scheduler run).
+        if (delay == 0 || elapsed > delay) {
             STORE(&inst->due, 1);
             if (defio_port_round_due(inst)) {
                 *scheduled = true;
@@ -155,8 +162,8 @@ uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
                 STORE(&inst->due, 0);
                 next = 1;
             }
-        } else if (delay - elapsed < next) {
-            next = delay - elapsed;
+        } else if (delay - elapsed + 1 < next) {
+            next = delay - elapsed + 1;
         }
     }
     return next;
