@@ -21,16 +21,20 @@ PRELUDE = f"""
 import os, time, binascii, board, digitalio, defio, defio_epd, panel_link
 os.chdir({str(PYLIB)!r})  # adafruit_framebuf opens font5x8.bin from the current folder
 from adafruit_epd.ssd1680 import Adafruit_SSD1680
+from adafruit_epd.uc8151d import Adafruit_UC8151D
 from adafruit_epd.epd import Adafruit_EPD as E
 def pin(p):
     return digitalio.DigitalInOut(p)
-def make():
-    return Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=pin(board.EPD_CS),
+DRIVERS = {{"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151D, 128, 296)}}
+def make(kind="ssd1680"):
+    cls, w, h = DRIVERS[kind]
+    return cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS),
         dc_pin=pin(board.EPD_DC), sramcs_pin=None, rst_pin=pin(board.EPD_RESET),
         busy_pin=pin(board.EPD_BUSY))
-def make_ref():
+def make_ref(kind="ssd1680"):
     # Same driver on unwired pins and no reset/busy: draws into plain bytearrays only.
-    return Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=pin(board.D11),
+    cls, w, h = DRIVERS[kind]
+    return cls(w, h, board.SPI(), cs_pin=pin(board.D11),
         dc_pin=pin(board.D12), sramcs_pin=None, rst_pin=None, busy_pin=None)
 def planes(d):
     return [binascii.hexlify(bytes(d._buffer1)).decode(),
@@ -60,10 +64,21 @@ def pylib():
     return PYLIB
 
 
+def start_sim(out, controller="ssd1680"):
+    return PanelServer("127.0.0.1:0", out=out, time_scale=TIME_SCALE, controller=controller,
+                       log=lambda msg: None).start()
+
+
 @pytest.fixture
 def sim(tmp_path, pylib):
-    server = PanelServer("127.0.0.1:0", out=tmp_path, time_scale=TIME_SCALE,
-                         log=lambda msg: None).start()
+    server = start_sim(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim_uc(tmp_path, pylib):
+    server = start_sim(tmp_path, "uc8151d")
     yield server
     server.stop()
 

@@ -14,20 +14,23 @@ unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
 
 from .live import Live
 
-SUPPORTED = ("Adafruit_SSD1680",)
+SUPPORTED = ("Adafruit_SSD1680", "Adafruit_UC8151D")
 
 
 def _ops_for(display, busy_timeout_ms):
-    try:
-        from adafruit_epd.ssd1680 import Adafruit_SSD1680
-    except ImportError:
-        Adafruit_SSD1680 = None
-    if Adafruit_SSD1680 is not None and type(display) is Adafruit_SSD1680:
+    """The operations for the display's exact driver class (subclasses differ in panels)."""
+    name = type(display).__name__
+    module = getattr(type(display), "__module__", "")
+    if name == "Adafruit_SSD1680" and module.endswith("ssd1680"):
         from .ssd1680 import SSD1680Ops
 
         return SSD1680Ops(display, busy_timeout_ms)
+    if name == "Adafruit_UC8151D" and module.endswith("uc8151d"):
+        from .uc8151d import UC8151DOps
+
+        return UC8151DOps(display, busy_timeout_ms)
     raise TypeError("defio_epd: unsupported display driver {} (supported: {})".format(
-        type(display).__name__, ", ".join(SUPPORTED)))
+        name, ", ".join(SUPPORTED)))
 
 
 def _int_arg(name, value, low):

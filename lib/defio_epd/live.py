@@ -33,18 +33,19 @@ class Live:
         self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms)
         self.page_size = self.dio.page_size
         buf = self.dio.buffer
-        self.planes = []
         framebufs = [display._framebuf1, display._framebuf2]
         olds = [display._buffer1, display._buffer2]
+        self.planes = [buf[self.offsets[i]:self.offsets[i] + sizes[i]]
+                       for i in range(self.nplanes)]
+        # Everything is in place before the first write into defio memory: from then on
+        # a round may run between any two bytecodes.
+        display.display = self.flush
         for i in range(self.nplanes):
-            view = buf[self.offsets[i]:self.offsets[i] + sizes[i]]
-            view[:] = olds[i]  # contents kept (and the pages dirty: the first round sends)
-            framebufs[i].buf = view
-            self.planes.append(view)
+            self.planes[i][:] = olds[i]  # contents kept (and the pages dirty: they get sent)
+            framebufs[i].buf = self.planes[i]
         display._buffer1 = self.planes[0]
         if self.nplanes > 1:
             display._buffer2 = self.planes[1]
-        display.display = self.flush
 
     # -- the deferred callback ----------------------------------------------------------
     def _callback(self, dio, pages):

@@ -6,9 +6,9 @@ RAM layout = the driver's buffer layout: X = byte column (8 pixels), Y = row; da
 mode 2, the panel stays powered); full: 0xF4 (mode 1, as Adafruit's `update()`).
 """
 
-import time
-
 from micropython import const
+
+from .ops_base import OpsBase
 
 _DRIVER_CONTROL = const(0x01)
 _GATE_VOLTAGE = const(0x03)
@@ -32,50 +32,8 @@ _PARTIAL_MS = const(500)
 _RESET_MS = const(20)
 
 
-class SSD1680Ops:
+class SSD1680Ops(OpsBase):
     name = "SSD1680"
-    partial = True
-
-    def __init__(self, display, busy_timeout_ms):
-        self.display = display
-        self.busy_timeout_ms = busy_timeout_ms
-        self.stride = (display._width + 7) // 8
-        self.rows = display._height
-        self.bytes = 0
-
-    # -- primitives ---------------------------------------------------------------------
-    def command(self, cmd, data=None):
-        self.bytes += 1 + (len(data) if data is not None else 0)
-        self.display.command(cmd, data)
-
-    def write_ram(self, plane, data):
-        disp = self.display
-        self.bytes += 1 + len(data)
-        disp.write_ram(plane)  # command, chip select left low
-        spi = disp.spi_device
-        deadline = time.ticks_add(time.ticks_ms(), self.busy_timeout_ms)
-        while not spi.try_lock():
-            if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
-                raise OSError("defio_epd: SPI bus stayed locked")
-            time.sleep_ms(1)
-        try:
-            disp._dc.value = True
-            spi.write(data)
-            disp._cs.value = True
-        finally:
-            spi.unlock()
-
-    def wait_busy(self, what, model_ms):
-        busy = self.display._busy
-        if busy is None:
-            time.sleep_ms(model_ms)
-            return
-        t0 = time.ticks_ms()
-        while busy.value:
-            if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
-                raise OSError(f"defio_epd: {what}: BUSY still high after {self.busy_timeout_ms} ms (busy_timeout_ms); "
-                              "the pages will be retried")
-            time.sleep_ms(5)
 
     # -- operations ---------------------------------------------------------------------
     def wake(self):

@@ -4,6 +4,7 @@
 """
 
 from .controller_ssd1680 import SSD1680
+from .controller_uc8151d import UC8151D
 from .server import PanelServer
 
-__all__ = ["SSD1680", "PanelServer"]
+__all__ = ["SSD1680", "UC8151D", "PanelServer"]

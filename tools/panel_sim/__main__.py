@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from .server import PanelServer, parse_wiring
+from .server import CONTROLLERS, PanelServer, parse_wiring
 
 
 def main(argv=None):
@@ -19,11 +19,16 @@ def main(argv=None):
     ap.add_argument("--time-scale", type=float, default=1.0,
                     help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
     ap.add_argument("--wiring", default="", help="e.g. cs=9,dc=10,rst=5,busy=7 (default)")
+    ap.add_argument("--controller", default="ssd1680", choices=sorted(CONTROLLERS))
+    ap.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: 122x250 SSD1680, "
+                    "128x296 UC8151D)")
     ap.add_argument("--png-each", action="store_true", help="also write refresh-NNNN.png")
     ap.add_argument("--stdin-stop", action="store_true", help="stop when stdin closes")
     args = ap.parse_args(argv)
     server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
-                         wiring=parse_wiring(args.wiring), png_each=args.png_each).start()
+                         wiring=parse_wiring(args.wiring), png_each=args.png_each,
+                         controller=args.controller,
+                         size=tuple(map(int, args.size.split("x"))) if args.size else None).start()
     print(f"panel_sim listening on {server.address}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())

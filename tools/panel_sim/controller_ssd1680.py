@@ -9,6 +9,8 @@ time. Voltage, LUT and other settings are accepted and recorded.
 
 import time
 
+from .controller_base import Controller
+
 NAMES = {
     0x01: "driver_output", 0x03: "gate_voltage", 0x04: "source_voltage", 0x08: "init_setting",
     0x09: "init_write_reg", 0x0A: "init_read_reg", 0x0C: "booster_soft_start",
@@ -29,29 +31,12 @@ RECORDED = {0x03, 0x04, 0x08, 0x0C, 0x18, 0x1A, 0x1C, 0x21, 0x2C, 0x32, 0x37, 0x
             0x74, 0x7E}
 
 
-class SSD1680:
+class SSD1680(Controller):
     name = "SSD1680"
 
     def __init__(self, width=122, height=250, full_s=2.5, partial_s=0.4, reset_s=0.002,
                  clock=time.monotonic):
-        self.width, self.height = width, height
-        self.xbytes = (width + 7) // 8
-        self.full_s, self.partial_s, self.reset_s = full_s, partial_s, reset_s
-        self.clock = clock
-        size = self.xbytes * height
-        self.ram = [bytearray(b"\xff" * size), bytearray(size)]
-        self.visible = [bytearray(b"\xff" * size), bytearray(size)]
-        self.busy_until = 0.0
-        self.busy_stuck = False
-        self.on_refresh = None  # called with (kind, window) after each activation
-        self.counters = {"bytes": 0, "data_bytes": 0, "commands": 0, "refreshes": 0,
-                         "partial_refreshes": 0, "full_refreshes": 0, "resets": 0,
-                         "sw_resets": 0, "deep_sleeps": 0, "commands_while_busy": 0,
-                         "ignored_in_deep_sleep": 0}
-        self.command_counts = {}
-        self.recorded = {}
-        self.errors = []
-        self.last_refresh_end = None
+        super().__init__(width, height, full_s, partial_s, reset_s, clock)
         self._registers_reset()
 
     # -- state ------------------------------------------------------------------------
@@ -66,19 +51,10 @@ class SSD1680:
         self.update_ctrl = 0xFF
         self.deep_sleep = False
 
-    def busy(self):
-        return self.busy_stuck or self.clock() < self.busy_until
-
-    def _hold_busy(self, seconds):
-        self.busy_until = max(self.busy_until, self.clock() + seconds)
-
     def hardware_reset(self):
         self.counters["resets"] += 1
         self._registers_reset()
         self._hold_busy(self.reset_s)
-
-    def error(self, msg, pos):
-        self.errors.append(f"{msg} (stream offset {pos})")
 
     # -- the SPI stream ---------------------------------------------------------------
     def spi(self, data, dc, pos):
@@ -114,9 +90,7 @@ class SSD1680:
             return
         if self.busy():
             self.counters["commands_while_busy"] += 1
-        self.counters["commands"] += 1
-        name = NAMES[b]
-        self.command_counts[name] = self.command_counts.get(name, 0) + 1
+        self._count(NAMES[b])
         self.cmd = b
         if b == 0x12:
             self.counters["sw_resets"] += 1
@@ -182,43 +156,9 @@ class SSD1680:
             self._hold_busy(self.reset_s)
             return
         if ctrl & 0x08:
-            kind = "partial"
             x0, x1 = sorted(self.xwin)
             y0, y1 = sorted(self.ywin)
-            x1, y1 = min(x1, self.xbytes - 1), min(y1, self.height - 1)
-            for p in (0, 1):
-                for y in range(y0, y1 + 1):
-                    a = y * self.xbytes
-                    self.visible[p][a + x0:a + x1 + 1] = self.ram[p][a + x0:a + x1 + 1]
-            window = (x0, y0, x1, y1)
-            seconds = self.partial_s
+            self._show("partial", (x0, y0, min(x1, self.xbytes - 1), min(y1, self.height - 1)))
         else:
-            kind = "full"
-            for p in (0, 1):
-                self.visible[p][:] = self.ram[p]
-            window = (0, 0, self.xbytes - 1, self.height - 1)
-            seconds = self.full_s
-        self.counters["refreshes"] += 1
-        self.counters[kind + "_refreshes"] += 1
-        self._hold_busy(seconds)
-        self.last_refresh_end = self.busy_until
-        if self.on_refresh:
-            self.on_refresh(kind, window)
+            self._show("full", (0, 0, self.xbytes - 1, self.height - 1))
 
-    # -- output -----------------------------------------------------------------------
-    def image(self):
-        """The visible image (PIL, RGB, native orientation: width x height)."""
-        from PIL import Image
-
-        img = Image.new("RGB", (self.width, self.height), "white")
-        px = img.load()
-        bw, red = self.visible
-        for y in range(self.height):
-            for x in range(self.width):
-                i = y * self.xbytes + (x >> 3)
-                bit = 0x80 >> (x & 7)
-                if red[i] & bit:
-                    px[x, y] = (255, 0, 0)
-                elif not bw[i] & bit:
-                    px[x, y] = (0, 0, 0)
-        return img

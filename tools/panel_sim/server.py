@@ -14,6 +14,9 @@ import time
 
 from . import protocol as P
 from .controller_ssd1680 import SSD1680
+from .controller_uc8151d import UC8151D
+
+CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
 
@@ -30,10 +33,14 @@ def parse_wiring(text):
 
 class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
-                 controller=None, png_each=False, log=None):
+                 controller="ssd1680", size=None, png_each=False, log=None):
         host, _, port = listen.rpartition(":")
-        self.controller = controller or SSD1680(
-            full_s=2.5 * time_scale, partial_s=0.4 * time_scale, reset_s=0.002 * time_scale)
+        if isinstance(controller, str):
+            kwargs = {"width": size[0], "height": size[1]} if size else {}
+            controller = CONTROLLERS[controller](
+                full_s=2.5 * time_scale, partial_s=0.4 * time_scale, reset_s=0.002 * time_scale,
+                **kwargs)
+        self.controller = controller
         self.controller.on_refresh = self._refreshed
         self.wiring = wiring or dict(DEFAULT_WIRING)
         self.out = pathlib.Path(out) if out else None
@@ -169,7 +176,7 @@ class PanelServer:
                 return None
             if ftype == P.T_READ and len(payload) == 1:
                 pin = payload[0]
-                level = int(c.busy()) if pin == self.wiring["busy"] else self.levels.get(pin, 0)
+                level = c.busy_level() if pin == self.wiring["busy"] else self.levels.get(pin, 0)
                 return P.encode(P.T_READ | P.T_REPLY, bytes((pin, level)))
             if ftype == P.T_HELLO:
                 if payload != P.HELLO:

@@ -1,0 +1,80 @@
+"""What every simulated controller has: two RAM planes, the visible image, BUSY timing,
+counters, errors with stream positions, and PNG rendering."""
+
+import time
+
+
+class Controller:
+    name = "?"
+    red_active_low = False  # the red plane's "on" bit (UC8151D/Adafruit: 0 = red)
+    busy_active_low = False  # the BUSY pin's level while busy (UC8151D: low)
+
+    def __init__(self, width, height, full_s, partial_s, reset_s, clock=time.monotonic):
+        self.width, self.height = width, height
+        self.xbytes = (width + 7) // 8
+        self.full_s, self.partial_s, self.reset_s = full_s, partial_s, reset_s
+        self.clock = clock
+        size = self.xbytes * height
+        red_off = b"\xff" if self.red_active_low else b"\x00"
+        self.ram = [bytearray(b"\xff" * size), bytearray(red_off * size)]
+        self.visible = [bytearray(b"\xff" * size), bytearray(red_off * size)]
+        self.busy_until = 0.0
+        self.busy_stuck = False
+        self.on_refresh = None  # called with (kind, window) after each refresh starts
+        self.counters = {"bytes": 0, "data_bytes": 0, "commands": 0, "refreshes": 0,
+                         "partial_refreshes": 0, "full_refreshes": 0, "resets": 0,
+                         "sw_resets": 0, "deep_sleeps": 0, "commands_while_busy": 0,
+                         "ignored_in_deep_sleep": 0}
+        self.command_counts = {}
+        self.recorded = {}
+        self.errors = []
+        self.last_refresh_end = None
+
+    def busy(self):
+        return self.busy_stuck or self.clock() < self.busy_until
+
+    def busy_level(self):
+        """The BUSY pin's level as the device reads it."""
+        return int(self.busy() != self.busy_active_low)
+
+    def _hold_busy(self, seconds):
+        self.busy_until = max(self.busy_until, self.clock() + seconds)
+
+    def error(self, msg, pos):
+        self.errors.append(f"{msg} (stream offset {pos})")
+
+    def _count(self, name):
+        self.counters["commands"] += 1
+        self.command_counts[name] = self.command_counts.get(name, 0) + 1
+
+    def _show(self, kind, window):
+        """Copy RAM to the visible image (window in byte columns and rows, inclusive)."""
+        x0, y0, x1, y1 = window
+        for p in (0, 1):
+            for y in range(y0, y1 + 1):
+                a = y * self.xbytes
+                self.visible[p][a + x0:a + x1 + 1] = self.ram[p][a + x0:a + x1 + 1]
+        self.counters["refreshes"] += 1
+        self.counters[kind + "_refreshes"] += 1
+        self._hold_busy(self.partial_s if kind == "partial" else self.full_s)
+        self.last_refresh_end = self.busy_until
+        if self.on_refresh:
+            self.on_refresh(kind, window)
+
+    def image(self):
+        """The visible image (PIL, RGB, native orientation: width x height)."""
+        from PIL import Image
+
+        img = Image.new("RGB", (self.width, self.height), "white")
+        px = img.load()
+        bw, red = self.visible
+        red_on = 0 if self.red_active_low else 1
+        for y in range(self.height):
+            for x in range(self.width):
+                i = y * self.xbytes + (x >> 3)
+                bit = 0x80 >> (x & 7)
+                if bool(red[i] & bit) == red_on:
+                    px[x, y] = (255, 0, 0)
+                elif not bw[i] & bit:
+                    px[x, y] = (0, 0, 0)
+        return img
