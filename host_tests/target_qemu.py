@@ -34,8 +34,10 @@ MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
 class QemuTarget:
     name = "qemu"
 
-    def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True, icount=False):
+    def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True, icount=False,
+                 pylib=False):
         self.qemu = QemuLauncher(board, repl="pty", panel=panel, icount=icount).start()
+        self.pylib = pylib
         self.device = self.qemu.repl_pty
         self.copy_lib = copy_lib
         self._fd = None
@@ -135,20 +137,33 @@ class QemuTarget:
             return out, rest, True
         return out, rest.split(b"\x04", 1)[0], False
 
-    def _put_lib(self):
-        lib = ROOT / "lib"
-        files = sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
-        dirs = sorted({p.parent.relative_to(lib) for p in files} - {pathlib.Path(".")})
-        code = ["import os", "try:\n os.mkdir('/lib')\nexcept OSError:\n pass"]
-        for d in dirs:
-            code.append(f"try:\n os.mkdir('/lib/{d.as_posix()}')\nexcept OSError:\n pass")
+    def _put_tree(self, src, dest, patterns=("*.py",)):
+        """Copy the files of host folder `src` matching `patterns` into `dest` on the board."""
+        files = sorted(p for pat in patterns for p in src.rglob(pat)
+                       if "__pycache__" not in p.parts)
+        dirs = sorted({p.parent.relative_to(src) for p in files} - {pathlib.Path(".")})
+        code = ["import os"]
+        for d in [pathlib.Path(".")] + dirs:
+            path = f"{dest}/{d.as_posix()}".rstrip("/.") or "/"
+            code.append(f"try:\n os.mkdir({path!r})\nexcept OSError:\n pass")
         self._exec("\n".join(code), 30)
         for p in files:
-            dest = "/lib/" + p.relative_to(lib).as_posix()
+            path = f"{dest}/{p.relative_to(src).as_posix()}"
             _out, err, crashed = self._exec(
-                f"with open({dest!r}, 'wb') as f:\n f.write({p.read_bytes()!r})", 30)
+                f"with open({path!r}, 'wb') as f:\n f.write({p.read_bytes()!r})", 30)
             if err or crashed:
                 raise RuntimeError(f"copying {p} to the board failed: {err!r}")
+
+    def _put_lib(self):
+        # Our lib/ in /lib; with pylib=True also build/pylib (Adafruit packages, about 250 KB:
+        # ~10 s over the emulated UART) in /lib and the font adafruit_framebuf opens from
+        # the current folder in /.
+        self._put_tree(ROOT / "lib", "/lib")
+        pylib = ROOT / "build" / "pylib"
+        if self.pylib and pylib.is_dir():
+            self._put_tree(pylib, "/lib")
+            if (pylib / "font5x8.bin").exists():
+                self._put_tree(pylib, "", ("font5x8.bin",))
         self._lib_ok = True
 
     def run(self, src, timeout=60, env=None):
