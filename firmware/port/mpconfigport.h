@@ -37,7 +37,8 @@
 #define MICROPY_PY_OS_URANDOM               (0)
 #define MICROPY_PY_TIME                     (1)
 #define MICROPY_PY_TIME_GMTIME_LOCALTIME_MKTIME (0)
-#define MICROPY_PY_TIME_TIME_TIME_NS        (0)
+#define MICROPY_PY_TIME_TIME_TIME_NS        (1) // since boot (no RTC)
+#define MICROPY_PY_TIME_INCLUDEFILE         "port_time.c"
 #define MICROPY_PY_SELECT                   (1)
 #define MICROPY_PY_ASYNCIO                  (1)
 #define MICROPY_PY_RANDOM_SEED_INIT_FUNC    (port_random_seed())
