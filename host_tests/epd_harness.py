@@ -19,7 +19,10 @@ TIME_SCALE = 0.02  # full refresh 50 ms, partial 8 ms
 
 PRELUDE = f"""
 import os, time, binascii, board, digitalio, defio, defio_epd, panel_link
-os.chdir({str(PYLIB)!r})  # adafruit_framebuf opens font5x8.bin from the current folder
+try:
+    os.chdir({str(PYLIB)!r})  # adafruit_framebuf opens font5x8.bin from the current folder
+except OSError:
+    pass  # on the board it is in /, the current folder
 from adafruit_epd.ssd1680 import Adafruit_SSD1680
 from adafruit_epd.uc8151d import Adafruit_UC8151D
 from adafruit_epd.epd import Adafruit_EPD as E
@@ -64,30 +67,51 @@ def pylib():
     return PYLIB
 
 
-def start_sim(out, controller="ssd1680"):
+# Run at the end of every script: the panel has handled everything once it answers.
+EPILOGUE = """
+if panel_link._link is not None and not panel_link._link.closed:
+    panel_link._link.sync()
+"""
+
+
+def start_sim(out, controller="ssd1680", target=None):
+    connect = None
+    if target is not None and target.name == "qemu":
+        # The board's UART1 is QEMU's TCP server socket: the simulator connects to it.
+        connect = f"127.0.0.1:{target.qemu.panel_port}"
+        if not target.pylib:  # the Adafruit packages and the font onto the board
+            target.pylib = True
+            target._lib_ok = False
     return PanelServer("127.0.0.1:0", out=out, time_scale=TIME_SCALE, controller=controller,
-                       log=lambda msg: None).start()
+                       log=lambda msg: None, connect=connect).start()
 
 
 @pytest.fixture
-def sim(tmp_path, pylib):
-    server = start_sim(tmp_path)
+def sim(tmp_path, pylib, target):
+    server = start_sim(tmp_path, target=target)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def sim_uc(tmp_path, pylib):
-    server = start_sim(tmp_path, "uc8151d")
+def sim_uc(tmp_path, pylib, target):
+    server = start_sim(tmp_path, "uc8151d", target=target)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def unix_only(target):
+    if target.name != "unix":
+        pytest.skip("needs a TCP panel address (the Unix port's link)")
 
 
 def run(mp, sim, body, timeout=60, errors_ok=False, addr=None):
     """Run PRELUDE + body against the simulator; return (reported values, output)."""
-    res = mp(PRELUDE + body, timeout=timeout, env={"DEFIO_PANEL": addr or sim.address})
+    res = mp(PRELUDE + body + EPILOGUE, timeout=timeout,
+             env={"DEFIO_PANEL": addr or sim.address})
     text = res.out + res.err
-    if addr is None:
+    if addr is None and sim.connect is None:
         sim.wait_disconnected()
     assert res.returncode == 0, text
     assert errors_ok or "Traceback" not in text, text

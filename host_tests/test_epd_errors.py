@@ -81,13 +81,13 @@ except OSError as e:
 """
 
 
-def test_corrupt_frame_from_the_panel(mp, sim):
+def test_corrupt_frame_from_the_panel(mp, sim, unix_only):
     addr = fake_panel(b"\x5a\x84\x00\x00\x00")
     ((name, msg),) = run(mp, sim, CONNECT, addr=addr)[0]
     assert name == "LinkError" and "corrupt frame from the panel" in msg
 
 
-def test_no_panel_listening(mp, sim):
+def test_no_panel_listening(mp, sim, unix_only):
     srv = socket.create_server(("127.0.0.1", 0))
     addr = f"127.0.0.1:{srv.getsockname()[1]}"
     srv.close()

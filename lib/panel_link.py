@@ -102,8 +102,10 @@ class UartTransport:
     def __init__(self, uart_id=1, baudrate=115200):
         import machine
 
-        self._uart = machine.UART(uart_id, baudrate)
+        self._uart = machine.UART(uart_id, baudrate, timeout=20, timeout_char=10)
         self.name = f"uart{uart_id}"
+        while self._uart.any():  # bytes left over from an earlier session
+            self._uart.read()
 
     def write(self, buf):
         self._uart.write(buf)

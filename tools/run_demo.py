@@ -5,8 +5,8 @@
 
 Without --app it runs examples/epd_demo.py twice: with defio_epd, then the naive way
 (display() after every change) through a second simulator, and records both. The board is
-a small class: `UnixBoard` runs build/unix/micropython with DEFIO_PANEL=host:port; a QEMU
-board (tools/qemu_launch.py, UART1 on a TCP socket) plugs in as `QemuBoard`.
+a small class: `UnixBoard` runs build/unix/micropython with DEFIO_PANEL=host:port; `QemuBoard`
+boots the firmware (tools/qemu_launch.py) with UART1 on a TCP socket the simulator joins.
 """
 
 import argparse
@@ -30,6 +30,7 @@ class UnixBoard:
     """The Unix port with defio; the panel link is a TCP connection to the simulator."""
 
     name = "unix"
+    panel_connect = None  # the simulator listens; the device connects (DEFIO_PANEL)
 
     def __init__(self):
         self.exe = ROOT / "build" / "unix" / "micropython"
@@ -44,45 +45,64 @@ class UnixBoard:
                            timeout=timeout, env=env, cwd=PYLIB, check=False)
         return p.returncode, p.stdout + p.stderr
 
+    def close(self):
+        pass
+
 
 class QemuBoard:
-    """The firmware in QEMU: UART1 is a TCP client of the simulator (`-serial tcp:...`)."""
+    """The firmware in QEMU (host_tests/target_qemu.py over tools/qemu_launch.py): UART1 is
+    QEMU's TCP server socket and the simulator connects to it; lib/, build/pylib and the font
+    are copied onto the board's filesystem."""
 
     name = "qemu"
 
     def __init__(self):
-        try:
-            import qemu_launch  # the colleague's launcher: boots the firmware
-        except ImportError:
-            sys.exit("run_demo: tools/qemu_launch.py is not there yet: use --board unix")
-        self.launch = qemu_launch
+        elf = ROOT / "build" / "MPS2_AN385" / "firmware.elf"
+        if not elf.exists():
+            sys.exit(f"run_demo: {elf} is missing: run `make firmware` first")
+        sys.path.insert(0, str(ROOT / "host_tests"))
+        from target_qemu import QemuTarget
+
+        self.target = QemuTarget(pylib=True)
+        self.panel_connect = f"127.0.0.1:{self.target.qemu.panel_port}"
 
     def run(self, src, panel_address, timeout):
-        # Expected from qemu_launch: boot with UART1 connected to panel_address, copy
-        # build/pylib, lib/ and examples/ onto the device's filesystem, run src, return
-        # (returncode, output).
-        return self.launch.run_script(src, uart1_tcp=panel_address, timeout=timeout,
-                                      files=[ROOT / "lib", PYLIB, ROOT / "examples"])
+        res = self.target.run(src, timeout=timeout)
+        return res.returncode, res.out + res.err
+
+    def close(self):
+        self.target.close()
 
 
 BOARDS = {"unix": UnixBoard, "qemu": QemuBoard}
 
+# Every app ends with a sync: once the panel answers, it has handled everything.
+EPILOGUE = """
+import panel_link
+if panel_link._link is not None and not panel_link._link.closed:
+    panel_link._link.sync()
+"""
+
 
 def demo_src(naive, seconds, tick_ms):
-    return ("import epd_demo\n"
-            f"print('@@', repr(epd_demo.main(naive={naive}, seconds={seconds}, "
-            f"tick_ms={tick_ms})))\n")
+    """examples/epd_demo.py as a script (it is not on the board's filesystem) + the call."""
+    text = (ROOT / "examples" / "epd_demo.py").read_text()
+    text = text[:text.index('if __name__ == "__main__":')]
+    return text + (f"print('@@', repr(main(naive={naive}, seconds={seconds}, "
+                   f"tick_ms={tick_ms})))\n")
 
 
 def run_once(board, src, out, time_scale, timeout):
     """One run through a fresh simulator; returns (simulator summary, device report, text)."""
     server = PanelServer("127.0.0.1:0", out=out, time_scale=time_scale,
-                         log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr))
+                         log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr),
+                         connect=board.panel_connect)
     server.start()
     t0 = time.monotonic()
     try:
-        rc, text = board.run(src, server.address, timeout)
-        server.wait_disconnected()
+        rc, text = board.run(src + EPILOGUE, server.address, timeout)
+        if board.panel_connect is None:
+            server.wait_disconnected()
         server.wait_idle()  # the last refresh
     finally:
         server.stop()  # writes out/panel.png and out/panel.json
@@ -113,6 +133,13 @@ def main(argv=None):
 
         build_pylib.main(["--out", str(PYLIB)])
     board = BOARDS[args.board]()
+    try:
+        return run_all(board, args)
+    finally:
+        board.close()
+
+
+def run_all(board, args):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.app:

@@ -1,4 +1,6 @@
-"""The simulator's link end: a TCP server speaking the panel-link frames to one device.
+"""The simulator's link end: a TCP server speaking the panel-link frames to one device, or
+(connect=HOST:PORT) a TCP client of a socket that carries the device's UART (QEMU's
+`-serial tcp:...,server=on`).
 
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
 EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7). Connections are served
@@ -33,8 +35,9 @@ def parse_wiring(text):
 
 class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
-                 controller="ssd1680", size=None, png_each=False, log=None):
+                 controller="ssd1680", size=None, png_each=False, log=None, connect=None):
         host, _, port = listen.rpartition(":")
+        self.connect = connect
         if isinstance(controller, str):
             kwargs = {"width": size[0], "height": size[1]} if size else {}
             controller = CONTROLLERS[controller](
@@ -55,10 +58,13 @@ class PanelServer:
         self.refresh_log = []
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, int(port)))
-        self._sock.listen(1)
-        self.address = "{}:{}".format(*self._sock.getsockname())
+        if connect:
+            self.address = connect
+        else:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, int(port)))
+            self._sock.listen(1)
+            self.address = "{}:{}".format(*self._sock.getsockname())
         self._stop = threading.Event()
         self._conn = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -102,6 +108,9 @@ class PanelServer:
 
     # -- serving ----------------------------------------------------------------------
     def _serve(self):
+        if self.connect:
+            self._serve_client()
+            return
         self._sock.settimeout(0.2)
         while not self._stop.is_set():
             try:
@@ -110,6 +119,24 @@ class PanelServer:
                 continue
             except OSError:
                 return
+            self._conn = conn
+            self.connections += 1
+            try:
+                self._session(conn)
+            finally:
+                conn.close()
+                self._conn = None
+                self.sessions_done += 1
+
+    def _serve_client(self):
+        """Connect to the device's UART socket; reconnect if it closes, until stop()."""
+        host, _, port = self.connect.rpartition(":")
+        while not self._stop.is_set():
+            try:
+                conn = socket.create_connection((host, int(port)), timeout=1)
+            except OSError:
+                time.sleep(0.05)
+                continue
             self._conn = conn
             self.connections += 1
             try:
