@@ -27,6 +27,7 @@ from qemu_launch import QemuLauncher
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 CRASH_MARK = b"*** resetting the board"
+BOOT_MARK = b'Type "help()" for more information.'  # the board (re)booted
 FRIENDLY_PROMPT = b"\r\n>>> "
 MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
 
@@ -88,7 +89,7 @@ class QemuTarget:
         """Read until `marker`; returns (data, crashed). Raises TimeoutError."""
         deadline = time.monotonic() + timeout
         while marker not in buf:
-            if CRASH_MARK in buf:
+            if CRASH_MARK in buf or BOOT_MARK in buf:
                 return buf, True
             left = deadline - time.monotonic()
             if left <= 0:
@@ -99,11 +100,15 @@ class QemuTarget:
     # Raw REPL.
     def _enter_raw(self):
         self._open()
-        self._write(b"\r\x03\x03")
-        self._drain()
-        self._write(b"\r\x01")
-        self._read_until(RAW_BANNER, 10)
-        self._raw = True
+        for _ in range(3):
+            self._write(b"\r\x03\x03")
+            self._drain()
+            self._write(b"\r\x01")
+            data, _ = self._read_until(RAW_BANNER, 10)
+            if RAW_BANNER in data:  # else the board was (re)booting meanwhile: again
+                self._raw = True
+                return
+        raise RuntimeError("cannot enter the raw REPL")
 
     def _soft_reset(self):
         self._drain(0.02)
@@ -185,10 +190,13 @@ class QemuTarget:
         out = out.decode(errors="replace").replace("\r\n", "\n")
         err = err.decode(errors="replace").replace("\r\n", "\n")
         if crashed:
+            # A crash dump (the board resets after it) or a reset (machine.reset()).
             self._after_crash()
-            idx = out.find("\n*** FATAL")
-            dump = out[idx + 1:] if idx >= 0 else out
-            return Result(out[:idx] if idx >= 0 else "", dump, -1)
+            for mark in ("\n*** FATAL", "MPY: ", "MicroPython v"):
+                idx = out.find(mark)
+                if idx >= 0:
+                    return Result(out[:idx], out[idx:].lstrip("\n"), -1)
+            return Result(out, "board reset", -1)
         return Result(out, err, 1 if err else 0)
 
     def mpremote(self, *args, timeout=60):

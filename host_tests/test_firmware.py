@@ -225,3 +225,9 @@ def test_boot_py_runs_at_soft_reset(fw, tmp_path):
     finally:
         fw.mpremote("fs", "rm", ":boot.py")
     assert "NameError" in fw.run("print(BOOTED)").err
+
+
+def test_machine_reset_reboots_the_board(fw):
+    res = fw.run("import machine\nprint('going')\nmachine.reset()")
+    assert res.returncode == -1 and res.out == "going\n"
+    assert fw.run("import defio\nprint(defio.BACKEND)").out == "mpu-pmsav7\n"
