@@ -75,6 +75,7 @@ distclean: clean
 # --- firmware: our Cortex-M port in QEMU (owner: port) -----------------------------------
 #   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf
 #   make repl                          boot it in QEMU, REPL on this terminal (Ctrl-A X quits)
+#   make test-firmware                 contract + firmware tests against it in QEMU
 BOARD ?= MPS2_AN385
 FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(BOARD)/*)
@@ -90,4 +91,11 @@ $(FIRMWARE): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC
 
 repl: $(FIRMWARE)
 	$(PYTHON) tools/qemu_launch.py --board $(BOARD) --repl stdio
+
+# The defio contract and the firmware-only tests against the firmware in QEMU.
+.PHONY: test-firmware
+test-firmware: $(FIRMWARE)
+	$(PYTHON) -m pytest -q --target qemu host_tests/test_contract_api.py \
+		host_tests/test_contract_pages.py host_tests/test_contract_rounds.py \
+		host_tests/test_firmware.py
 # --- end firmware ------------------------------------------------------------------------
