@@ -168,6 +168,9 @@ class PanelServer:
                 self._link_error(f"corrupt frame from the device: {e}")
                 try:
                     conn.sendall(P.encode(P.T_ERROR, f"corrupt frame: {e}".encode()))
+                    # Linger before hanging up: a UART behind a socket (QEMU) may drop what
+                    # it has not passed to the device yet when the connection closes.
+                    time.sleep(0.5)
                 except OSError:
                     pass
                 return
