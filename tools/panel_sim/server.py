@@ -155,7 +155,8 @@ class PanelServer:
             except TimeoutError:
                 continue
             except OSError as e:
-                self._link_error(f"connection error: {e}")
+                if not self._stop.is_set():  # stop() closes the connection under recv
+                    self._link_error(f"connection error: {e}")
                 return
             if not data:
                 if dec.partial:
