@@ -76,3 +76,18 @@ report(type(b1).__name__, type(d._buffer1).__name__, d._framebuf1.buf is d._buff
     (b1, b2, same, patched, refreshes), = run(mp, sim, body)[0]
     assert (b1, b2, same, patched, refreshes) == ("memoryview", "bytearray", True, False, 1)
     assert sim.controller.counters["deep_sleeps"] == 1
+
+
+def test_attach_keeps_what_was_drawn_before(mp, sim):
+    body = """
+d = make(); ref = make_ref()
+for x in (d, ref):
+    x.fill(E.WHITE); x.text("drawn before attach", 2, 30, E.BLACK); x.fill_rect(5, 5, 9, 9, E.RED)
+live = defio_epd.attach(d, delay_ms=10000)
+report(planes(d) == planes(ref))
+d.display()
+report(planes(ref), live.stats()["full_refreshes"])
+"""
+    same, (expected, fulls) = run(mp, sim, body)[0]
+    assert same and fulls == 1
+    assert visible_hex(sim) == expected
