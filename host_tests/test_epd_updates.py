@@ -133,3 +133,18 @@ for disp in (NotADisplay(), Adafruit_SSD1675(122, 250, board.SPI(), cs_pin=pin(b
     msgs = run(mp, sim, body)[0]
     assert len(msgs) == 2
     assert all("Adafruit_SSD1680, Adafruit_UC8151D" in m for m in msgs)
+
+
+def test_full_fraction_zero_makes_every_refresh_full(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000, full_fraction=0)
+d.fill(E.WHITE); live.flush()
+for i in range(3):
+    d.pixel(5, 5 + i, E.BLACK); live.flush()
+report(live.stats())
+"""
+    (stats,) = run(mp, sim, body)[0]
+    assert (stats["full_refreshes"], stats["partial_refreshes"]) == (4, 0)
+    assert sim.controller.counters["data_bytes"] == 8000 + 3  # still only the changed bytes
+    assert sim.controller.counters["commands_while_busy"] == 0
