@@ -14,18 +14,22 @@ import defio_epd
 import digitalio
 from adafruit_epd.epd import Adafruit_EPD
 from adafruit_epd.ssd1680 import Adafruit_SSD1680
+from adafruit_epd.uc8151d import Adafruit_UC8151D
 
 BLACK, WHITE, RED = Adafruit_EPD.BLACK, Adafruit_EPD.WHITE, Adafruit_EPD.RED
 LINES = ("temp {} C", "load {}%", "msgs {}")
 
 
-def make_display():
+PANELS = {"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151D, 128, 296)}
+
+
+def make_display(panel="ssd1680"):
     def pin(p):
         return digitalio.DigitalInOut(p)
 
-    return Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=pin(board.EPD_CS),
-                            dc_pin=pin(board.EPD_DC), sramcs_pin=None,
-                            rst_pin=pin(board.EPD_RESET), busy_pin=pin(board.EPD_BUSY))
+    cls, width, height = PANELS[panel]
+    return cls(width, height, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(board.EPD_DC),
+               sramcs_pin=None, rst_pin=pin(board.EPD_RESET), busy_pin=pin(board.EPD_BUSY))
 
 
 def clock_text(second):
@@ -58,9 +62,9 @@ def draw_line(d, i, value, fg, bg):
     d.text(LINES[i].format(value), 6, y + 1, fg)
 
 
-def main(naive=False, seconds=12, tick_ms=1000, full_at=None, delay_ms=300):
+def main(naive=False, seconds=12, tick_ms=1000, full_at=None, delay_ms=300, panel="ssd1680"):
     """Run the demo; returns the library's stats (None when naive)."""
-    d = make_display()
+    d = make_display(panel)
     d.rotation = 0
     live = None if naive else defio_epd.attach(d, delay_ms=delay_ms)
     show = d.display if naive else (lambda: None)

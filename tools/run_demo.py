@@ -84,19 +84,19 @@ if panel_link._link is not None and not panel_link._link.closed:
 """
 
 
-def demo_src(naive, seconds, tick_ms):
+def demo_src(naive, seconds, tick_ms, panel="ssd1680"):
     """examples/epd_demo.py as a script (it is not on the board's filesystem) + the call."""
     text = (ROOT / "examples" / "epd_demo.py").read_text()
     text = text[:text.index('if __name__ == "__main__":')]
     return text + (f"print('@@', repr(main(naive={naive}, seconds={seconds}, "
-                   f"tick_ms={tick_ms})))\n")
+                   f"tick_ms={tick_ms}, panel={panel!r})))\n")
 
 
-def run_once(board, src, out, time_scale, timeout):
+def run_once(board, src, out, time_scale, timeout, controller="ssd1680"):
     """One run through a fresh simulator; returns (simulator summary, device report, text)."""
     server = PanelServer("127.0.0.1:0", out=out, time_scale=time_scale,
                          log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr),
-                         connect=board.panel_connect)
+                         connect=board.panel_connect, controller=controller)
     server.start()
     t0 = time.monotonic()
     try:
@@ -124,6 +124,8 @@ def main(argv=None):
                     help="simulated refresh times x this (1.0: full 2.5 s, partial 0.4 s)")
     ap.add_argument("--seconds", type=int, default=12, help="demo length in clock ticks")
     ap.add_argument("--tick-ms", type=int, default=1000)
+    ap.add_argument("--panel", default="ssd1680", choices=("ssd1680", "uc8151d"),
+                    help="the demo's display driver and the simulated controller")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive comparison run")
     args = ap.parse_args(argv)
@@ -145,10 +147,10 @@ def run_all(board, args):
     if args.app:
         src = pathlib.Path(args.app).read_text()
     else:
-        src = demo_src(False, args.seconds, args.tick_ms)
+        src = demo_src(False, args.seconds, args.tick_ms, args.panel)
     print(f"run_demo: {args.app or 'examples/epd_demo.py'} on {board.name}, "
           f"refresh times x{args.time_scale}")
-    summary, device, _ = run_once(board, src, out, args.time_scale, args.timeout)
+    summary, device, _ = run_once(board, src, out, args.time_scale, args.timeout, args.panel)
     result = {k: summary[k] for k in ("bytes", "refreshes", "partial_refreshes",
                                       "full_refreshes", "time_to_final_s")}
     result.update(board=board.name, app=args.app or "examples/epd_demo.py",
@@ -156,8 +158,8 @@ def run_all(board, args):
                   panel_errors=summary["errors"], link_errors=summary["link_errors"])
     if not args.app and not args.no_naive:
         naive_out = out / "naive"
-        naive, _, _ = run_once(board, demo_src(True, args.seconds, args.tick_ms), naive_out,
-                               args.time_scale, args.timeout)
+        naive, _, _ = run_once(board, demo_src(True, args.seconds, args.tick_ms, args.panel),
+                               naive_out, args.time_scale, args.timeout, args.panel)
         result.update(naive_bytes=naive["bytes"], naive_refreshes=naive["refreshes"],
                       naive_full_refreshes=naive["full_refreshes"],
                       naive_time_to_final_s=naive["time_to_final_s"])
