@@ -1,4 +1,5 @@
 """CLI: python -m panel_sim --listen 127.0.0.1:0 --out DIR [--time-scale S] [--wiring ...]
+       python -m panel_sim --connect 127.0.0.1:PORT ...   (the board's UART socket, QEMU)
 
 Prints `panel_sim listening on HOST:PORT` and serves until SIGINT/SIGTERM or stdin closes
 (with --stdin-stop), then writes DIR/panel.png and DIR/panel.json.
@@ -15,6 +16,8 @@ from .server import CONTROLLERS, PanelServer, parse_wiring
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="panel_sim", description=__doc__)
     ap.add_argument("--listen", default="127.0.0.1:0")
+    ap.add_argument("--connect", default=None,
+                    help="HOST:PORT of the board's UART socket (QEMU -serial tcp:...,server=on)")
     ap.add_argument("--out", default="build/run")
     ap.add_argument("--time-scale", type=float, default=1.0,
                     help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
@@ -27,9 +30,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
                          wiring=parse_wiring(args.wiring), png_each=args.png_each,
-                         controller=args.controller,
+                         controller=args.controller, connect=args.connect,
                          size=tuple(map(int, args.size.split("x"))) if args.size else None).start()
-    print(f"panel_sim listening on {server.address}", flush=True)
+    verb = "connecting to" if args.connect else "listening on"
+    print(f"panel_sim {verb} {server.address}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())
     signal.signal(signal.SIGINT, lambda *a: done.set())
