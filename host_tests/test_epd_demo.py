@@ -15,8 +15,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import run_demo
 
 
-def test_run_demo_writes_png_json_and_beats_naive(tmp_path, pylib):
-    result = run_demo.main(["--board", "unix", "--out", str(tmp_path), "--seconds", "4",
+def test_run_demo_writes_png_json_and_beats_naive(tmp_path, pylib, target):
+    # On --target qemu, run_demo boots its own QEMU (the board of `make run`).
+    result = run_demo.main(["--board", target.name, "--out", str(tmp_path), "--seconds", "4",
                             "--tick-ms", "100", "--time-scale", "0.02"])
     saved = json.loads((tmp_path / "panel.json").read_text())
     for key in ("bytes", "refreshes", "partial_refreshes", "full_refreshes", "naive_bytes",
@@ -29,7 +30,7 @@ def test_run_demo_writes_png_json_and_beats_naive(tmp_path, pylib):
     assert (tmp_path / "panel.png").exists() and (tmp_path / "naive" / "panel.png").exists()
 
 
-def test_run_any_app(tmp_path, pylib):
+def test_run_any_app(tmp_path, pylib, target):
     app = tmp_path / "app.py"
     app.write_text(
         "import board, digitalio, defio_epd\n"
@@ -40,7 +41,8 @@ def test_run_any_app(tmp_path, pylib):
         "    dc_pin=p(board.EPD_DC), sramcs_pin=None, rst_pin=p(board.EPD_RESET),\n"
         "    busy_pin=p(board.EPD_BUSY))\n"
         "d.fill(E.WHITE); d.text('any app', 10, 10, E.BLACK); d.display()\n")
-    result = run_demo.main(["--app", str(app), "--out", str(tmp_path / "out"),
+    result = run_demo.main(["--board", target.name, "--app", str(app), "--out",
+                            str(tmp_path / "out"),
                             "--time-scale", "0.02"])
     assert result["refreshes"] == 1 and "naive_bytes" not in result
     assert (tmp_path / "out" / "panel.png").exists()
