@@ -57,6 +57,29 @@ except OSError as e:
     assert any("corrupt frame" in e and "offset" in e for e in sim.link_errors)
 
 
+def test_corrupt_frame_from_the_panel_is_reported_both_ways(mp, sim):
+    body = """
+link = panel_link.get()
+try:
+    link.read_pin(board.EPD_BUSY.id)
+except OSError as e:
+    report(str(e))
+"""
+    sim.corrupt_next_reply = False
+    orig = sim._handle
+
+    def spoil_reads(ftype, payload, pos):
+        if ftype == 0x03:
+            sim.corrupt_next_reply = True
+        return orig(ftype, payload, pos)
+
+    sim._handle = spoil_reads
+    (msg,) = run(mp, sim, body)[0]
+    assert msg.startswith("panel link: corrupt frame from the panel (bad checksum")
+    assert any("the device reported: corrupt frame from the panel" in e
+               for e in sim.link_errors), sim.link_errors
+
+
 def fake_panel(reply):
     """A TCP peer that answers the first bytes it gets with `reply`, then hangs up."""
     srv = socket.create_server(("127.0.0.1", 0))

@@ -178,21 +178,28 @@ class Link:
         self.closed = True
         self.transport.close()
 
+    def _corrupt(self, what):
+        """Tell the panel (best effort), close the link, raise."""
+        msg = "corrupt frame from the panel (" + what + ")"
+        try:
+            self.transport.write(encode(T_ERROR, msg.encode()))
+        except OSError:
+            pass
+        self.fail()
+        raise LinkError("panel link: " + msg)
+
     def _read_frame(self):
         t = self.reply_timeout_ms
         head = self.transport.read(4, t)
         if head[0] != MAGIC:
-            self.fail()
-            raise LinkError(f"panel link: corrupt frame from the panel (bad magic 0x{head[0]:02x})")
+            self._corrupt(f"bad magic 0x{head[0]:02x}")
         n = head[2] | (head[3] << 8)
         if n > MAX_PAYLOAD:
-            self.fail()
-            raise LinkError(f"panel link: corrupt frame from the panel (length {n})")
+            self._corrupt(f"length {n}")
         body = self.transport.read(n + 1, t)
         payload = body[:n]
         if body[n] != checksum(head[1], payload):
-            self.fail()
-            raise LinkError("panel link: corrupt frame from the panel (bad checksum)")
+            self._corrupt(f"bad checksum, type 0x{head[1]:02x}")
         if head[1] == T_ERROR:
             self.fail()
             raise LinkError("panel link: the panel reported: " + payload.decode())

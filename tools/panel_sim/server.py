@@ -54,6 +54,7 @@ class PanelServer:
         self.frames = 0
         self.connections = 0
         self.sessions_done = 0
+        self.corrupt_next_reply = False  # tests: spoil the checksum of the next reply
         self.first_frame_t = None
         self.refresh_log = []
         self._lock = threading.Lock()
@@ -177,6 +178,9 @@ class PanelServer:
                 return
             for ftype, payload, pos in frames:
                 reply = self._handle(ftype, payload, pos)
+                if reply is not None and self.corrupt_next_reply:  # a test hook
+                    self.corrupt_next_reply = False
+                    reply = reply[:-1] + bytes(((reply[-1] + 1) & 0xFF,))
                 if reply is not None:
                     try:
                         conn.sendall(reply)
