@@ -1,6 +1,6 @@
 """Run an e-paper app on a board with the simulated panel; write build/run/panel.png/json.
 
-    .venv/bin/python tools/run_demo.py [--board unix|qemu] [--app PATH] [--out build/run]
+    .venv/bin/python tools/run_demo.py [--board unix|qemu|BOARD] [--app PATH] [--out build/run]
                                        [--time-scale 1.0] [--seconds 12] [--tick-ms 1000]
 
 Without --app it runs examples/epd_demo.py twice: with defio_epd, then the naive way
@@ -56,14 +56,14 @@ class QemuBoard:
 
     name = "qemu"
 
-    def __init__(self):
-        elf = ROOT / "build" / "MPS2_AN385" / "firmware.elf"
+    def __init__(self, board="MPS2_AN385"):
+        elf = ROOT / "build" / board / "firmware.elf"
         if not elf.exists():
-            sys.exit(f"run_demo: {elf} is missing: run `make firmware` first")
+            sys.exit(f"run_demo: {elf} is missing: run `make firmware BOARD={board}` first")
         sys.path.insert(0, str(ROOT / "host_tests"))
         from target_qemu import QemuTarget
 
-        self.target = QemuTarget(pylib=True)
+        self.target = QemuTarget(board=board, pylib=True)
         self.panel_connect = f"127.0.0.1:{self.target.qemu.panel_port}"
 
     def run(self, src, panel_address, timeout):
@@ -75,6 +75,17 @@ class QemuBoard:
 
 
 BOARDS = {"unix": UnixBoard, "qemu": QemuBoard}
+
+
+def make_board(name):
+    """unix: the Unix port; qemu or a board folder name (boards/NAME): the firmware in QEMU."""
+    if name == "unix":
+        return UnixBoard()
+    if name == "qemu":
+        return QemuBoard()
+    if (ROOT / "boards" / name).is_dir():
+        return QemuBoard(name)
+    sys.exit(f"run_demo: unknown board {name!r} (unix, qemu or one of boards/)")
 
 # Every app ends with a sync: once the panel answers, it has handled everything.
 EPILOGUE = """
@@ -117,7 +128,8 @@ def run_once(board, src, out, time_scale, timeout, controller="ssd1680"):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--board", default=os.environ.get("BOARD", "unix"), choices=sorted(BOARDS))
+    ap.add_argument("--board", default="unix",
+                    help="unix, qemu (MPS2_AN385) or a folder name in boards/")
     ap.add_argument("--app", default=None, help="an app to run instead of our demo")
     ap.add_argument("--out", default=str(ROOT / "build" / "run"))
     ap.add_argument("--time-scale", type=float, default=1.0,
@@ -134,7 +146,7 @@ def main(argv=None):
         import build_pylib
 
         build_pylib.main(["--out", str(PYLIB)])
-    board = BOARDS[args.board]()
+    board = make_board(args.board)
     try:
         return run_all(board, args)
     finally:
