@@ -148,3 +148,19 @@ report(live.stats())
     assert (stats["full_refreshes"], stats["partial_refreshes"]) == (4, 0)
     assert sim.controller.counters["data_bytes"] == 8000 + 3  # still only the changed bytes
     assert sim.controller.counters["commands_while_busy"] == 0
+
+
+def test_attaching_twice_is_refused(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000)
+try:
+    defio_epd.attach(d)
+except ValueError as e:
+    report(str(e))
+live.deinit()
+live2 = defio_epd.attach(d, delay_ms=10000)   # after deinit: fine again
+report(live2.stats()["refreshes"])
+"""
+    msg, refreshes = run(mp, sim, body)[0]
+    assert "already attached" in msg and refreshes == 0
