@@ -139,3 +139,64 @@ report(live.dio.pending() != [], live.stats()['errors'])
     *msgs, (pending, errors) = values
     assert len(msgs) == 2 and all("panel" in m for m in msgs), msgs
     assert pending and errors == 2  # the pages wait for a panel to come back
+
+
+def test_round_waits_for_the_apps_own_panel_transaction(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000)
+d.fill(E.WHITE)
+d.spi_device.try_lock()           # the app is in the middle of its own SPI transfer
+try:
+    live.flush()
+except OSError as e:
+    report(str(e))
+d.spi_device.unlock()
+live.flush()
+report(live.stats()["refreshes"])
+"""
+    values, _ = run(mp, sim, body)
+    assert "SPI bus is in use" in values[0] and values[1] == 1
+
+
+def test_panel_back_after_vanishing_gets_everything(mp, sim, unix_only, tmp_path):
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=500)
+for x in (d, ref): x.fill(E.WHITE); x.text("first", 5, 5, E.BLACK)
+live.flush()
+signal_host()                         # the test replaces the simulator by a new one
+for x in (d, ref): x.text("after the restart", 5, 40, E.RED)
+def try_flush():
+    try:
+        live.flush()
+        return True
+    except OSError:
+        return False
+wait_for(try_flush)
+report(planes(ref), live.stats()["errors"] > 0)
+"""
+    replacement = []
+
+    def restart():
+        sim.stop()
+        replacement.append(start_sim_at(sim.address, tmp_path / "second"))
+
+    watcher = on_marker(sim, restart)
+    values, _ = run(mp, sim, body, errors_ok=True)
+    watcher.join(5)
+    second = replacement[0]
+    try:
+        second.wait_disconnected()
+        (expected, had_errors), = values
+        assert had_errors
+        assert visible_hex(second) == expected  # the new panel shows all of it
+        assert second.controller.counters["full_refreshes"] >= 1
+    finally:
+        second.stop()
+
+
+def start_sim_at(address, out):
+    from epd_harness import TIME_SCALE, PanelServer
+
+    return PanelServer(address, out=out, time_scale=TIME_SCALE, log=lambda m: None).start()

@@ -108,6 +108,7 @@ class Live:
         return bands
 
     def _round(self, pages):
+        self.ops.check_idle()
         self._confirm()  # the previous refresh must have finished (BUSY low) first
         flags = self._candidate_rows(pages)
         if not self.known:

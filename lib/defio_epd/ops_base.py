@@ -16,14 +16,41 @@ class OpsBase:
         self.rows = display._height
         self.bytes = 0
 
+    def check_idle(self):
+        """A round may run between any two bytecodes of the app: if the app is inside its own
+        transaction with the panel (SPI locked or chip select low), retry the round later."""
+        disp = self.display
+        spi = disp.spi_device
+        if not spi.try_lock():
+            raise OSError("defio_epd: the SPI bus is in use; the round will be retried")
+        spi.unlock()
+        if not disp._cs.value:
+            raise OSError("defio_epd: a panel transaction is open; the round will be retried")
+
+    def _release(self):
+        """After a failed transfer: the driver's command() leaves the bus locked."""
+        self.display.spi_device.unlock()
+        try:
+            self.display._cs.value = True
+        except OSError:
+            pass
+
     def command(self, cmd, data=None):
         self.bytes += 1 + (len(data) if data is not None else 0)
-        self.display.command(cmd, data)
+        try:
+            self.display.command(cmd, data)
+        except Exception:
+            self._release()
+            raise
 
     def write_ram(self, plane, data):
         disp = self.display
         self.bytes += 1 + len(data)
-        disp.write_ram(plane)  # the command; chip select stays low
+        try:
+            disp.write_ram(plane)  # the command; chip select stays low
+        except Exception:
+            self._release()
+            raise
         spi = disp.spi_device
         t0 = time.ticks_ms()
         while not spi.try_lock():
