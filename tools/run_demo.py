@@ -103,11 +103,12 @@ def demo_src(naive, seconds, tick_ms, panel="ssd1680"):
                    f"tick_ms={tick_ms}, panel={panel!r})))\n")
 
 
-def run_once(board, src, out, time_scale, timeout, controller="ssd1680"):
+def run_once(board, src, out, time_scale, timeout, controller="ssd1680", png_each=False):
     """One run through a fresh simulator; returns (simulator summary, device report, text)."""
     server = PanelServer("127.0.0.1:0", out=out, time_scale=time_scale,
                          log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr),
-                         connect=board.panel_connect, controller=controller)
+                         connect=board.panel_connect, controller=controller,
+                         png_each=png_each)
     server.start()
     t0 = time.monotonic()
     try:
@@ -138,6 +139,8 @@ def main(argv=None):
     ap.add_argument("--tick-ms", type=int, default=1000)
     ap.add_argument("--panel", default="ssd1680", choices=("ssd1680", "uc8151d"),
                     help="the demo's display driver and the simulated controller")
+    ap.add_argument("--png-each", action="store_true",
+                    help="also write refresh-NNNN.png after every refresh")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive comparison run")
     args = ap.parse_args(argv)
@@ -162,7 +165,8 @@ def run_all(board, args):
         src = demo_src(False, args.seconds, args.tick_ms, args.panel)
     print(f"run_demo: {args.app or 'examples/epd_demo.py'} on {board.name}, "
           f"refresh times x{args.time_scale}")
-    summary, device, _ = run_once(board, src, out, args.time_scale, args.timeout, args.panel)
+    summary, device, _ = run_once(board, src, out, args.time_scale, args.timeout, args.panel,
+                                  args.png_each)
     result = {k: summary[k] for k in ("bytes", "refreshes", "partial_refreshes",
                                       "full_refreshes", "time_to_final_s")}
     result.update(board=board.name, app=args.app or "examples/epd_demo.py",
