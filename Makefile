@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
-#   make run     set up, build, run the demo          make test    set up, build, run all tests
-#   make unix    the Unix port with defio             make clean   remove build outputs
+#   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
+#   make test                            set up, build, run all tests
+#   make unix | firmware | repl | bench | clean
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
 
 TOP := $(abspath .)
@@ -20,7 +21,14 @@ UNIX_FLAGS := BUILD=$(BUILD)/unix USER_C_MODULES=$(TOP)/firmware/modules \
 UNIX_FW := $(BUILD)/unix/micropython
 DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 
-.PHONY: all setup unix unix-stock pylib run test test-defio test-upstream clean distclean
+# The board `make run`, `make firmware` and `make bench` use: a folder of boards/, or unix.
+BOARD ?= MPS2_AN385
+FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
+FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
+PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
+
+.PHONY: all setup unix unix-stock pylib run test test-host test-firmware test-upstream clean \
+	distclean
 
 all: unix
 
@@ -54,17 +62,27 @@ $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib
 	@touch $@
 
-run: $(UNIX_FW)
-	$(UNIX_FW) examples/host_demo.py
+# The demo (or APP=path/to/app.py) on the board with the simulated panel:
+# build/run/panel.png and build/run/panel.json, and a summary.
+RUN_DEPS := $(if $(filter unix,$(BOARD)),$(UNIX_FW),$(FIRMWARE)) $(PYLIB)
+run: $(RUN_DEPS)
+	@$(PYTHON) tools/run_demo.py --board $(BOARD) $(if $(APP),--app $(APP))
 
-# Upstream's suite first, our pytest suite last (its summary closes the output).
-test: test-upstream test-defio
+# Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
+# on the Unix port (one suite, two targets; each target leaves out the other's own file).
+test: test-upstream test-firmware test-host
 
-test-defio: $(UNIX_FW) $(PYLIB)
-	$(PYTHON) -m pytest -q host_tests
+test-host: $(UNIX_FW) $(PYLIB)
+	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
+		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py
 
-test-upstream: $(UNIX_FW)
+test-firmware: $(FIRMWARE) $(PYLIB)
+	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
+		--ignore host_tests/test_unix_only.py
+
+test-upstream: $(UNIX_FW) $(FIRMWARE)
 	tools/run-upstream-tests unix $(UNIX_FW)
+	tools/run-upstream-tests qemu
 
 clean:
 	rm -rf $(BUILD)
@@ -72,30 +90,20 @@ clean:
 distclean: clean
 	rm -rf deps .venv
 
-# --- firmware: our Cortex-M port in QEMU (owner: port) -----------------------------------
+# --- firmware: our Cortex-M port, booted in QEMU -------------------------------------
 #   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf
 #   make repl                          boot it in QEMU, REPL on this terminal (Ctrl-A X quits)
-#   make test-firmware                 contract + firmware tests against it in QEMU
-BOARD ?= MPS2_AN385
-FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
-PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(BOARD)/*)
+#   make test-firmware                 our whole suite against it in QEMU
 
 .PHONY: firmware repl
 firmware: $(FIRMWARE)
 $(FIRMWARE): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
 	@echo "building the $(BOARD) firmware with defio -> $@"
-	@mkdir -p $(BUILD)/$(BOARD)
-	@$(MAKE) -C $(TOP)/firmware/port BOARD=$(BOARD) BUILD=$(BUILD)/$(BOARD) -j$(JOBS) \
-		>$(BUILD)/$(BOARD).log 2>&1 || (tail -40 $(BUILD)/$(BOARD).log; exit 1)
+	@mkdir -p $(BUILD)/$(FW_BOARD)
+	@$(MAKE) -C $(TOP)/firmware/port BOARD=$(FW_BOARD) BUILD=$(BUILD)/$(FW_BOARD) -j$(JOBS) \
+		>$(BUILD)/$(FW_BOARD).log 2>&1 || (tail -40 $(BUILD)/$(FW_BOARD).log; exit 1)
 	@arm-none-eabi-size $@
 
 repl: $(FIRMWARE)
-	$(PYTHON) tools/qemu_launch.py --board $(BOARD) --repl stdio
-
-# The defio contract and the firmware-only tests against the firmware in QEMU.
-.PHONY: test-firmware
-test-firmware: $(FIRMWARE)
-	$(PYTHON) -m pytest -q --target qemu host_tests/test_contract_api.py \
-		host_tests/test_contract_pages.py host_tests/test_contract_rounds.py \
-		host_tests/test_firmware.py
+	$(PYTHON) tools/qemu_launch.py --board $(FW_BOARD) --repl stdio
 # --- end firmware ------------------------------------------------------------------------
