@@ -50,7 +50,7 @@ def dirty_write_ratio(n=20000, reps=5):
         write_loop(b, n)
         t_defio.append(time.ticks_diff(time.ticks_us(), t))
         t = time.ticks_us()
-        write_loop(memoryview(plain), n)
+        write_loop(plain, n)
         t_plain.append(time.ticks_diff(time.ticks_us(), t))
     faults = d.stats()["faults"]
     d.deinit()

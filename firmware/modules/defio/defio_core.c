@@ -116,24 +116,36 @@ size_t defio_pages_for(size_t size, uint32_t page_shift) {
     return (size + ((size_t)1 << page_shift) - 1) >> page_shift;
 }
 
-bool defio_core_fault(uintptr_t addr) {
-    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
-        defio_inst_t *inst = &defio_table[i];
-        if (!LOAD(&inst->live)) {
-            continue;
-        }
-        uintptr_t offset = addr - inst->base; // wraps to a huge value below base
-        size_t page = offset >> inst->page_shift;
-        if (page >= inst->npages) {
-            continue;
-        }
-        OR(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31));
-        ADD(&inst->faults, 1);
-        defio_backend_open_page(inst, page);
-        arm_round(inst);
-        return true;
+// The page of `inst` holding `addr`, or -1 when `inst` is not live or does not hold it.
+static inline intptr_t page_in(defio_inst_t *inst, uintptr_t addr) {
+    if (!LOAD(&inst->live)) {
+        return -1;
     }
-    return false;
+    size_t page = (addr - inst->base) >> inst->page_shift; // wraps to huge below base
+    return page < inst->npages ? (intptr_t)page : -1;
+}
+
+// The instance that took the last fault: tried first, so a burst of drawing into one
+// display costs the same however many instances exist. Only a hint (written by the fault
+// handler, any value is safe: page_in checks it).
+static defio_inst_t *volatile defio_last_hit = &defio_table[0];
+
+bool defio_core_fault(uintptr_t addr) {
+    defio_inst_t *inst = defio_last_hit;
+    intptr_t page = page_in(inst, addr);
+    for (size_t i = 0; page < 0 && i < DEFIO_MAX_INSTANCES; ++i) {
+        inst = &defio_table[i];
+        page = page_in(inst, addr);
+    }
+    if (page < 0) {
+        return false;
+    }
+    defio_last_hit = inst;
+    OR(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31));
+    ADD(&inst->faults, 1);
+    defio_backend_open_page(inst, page);
+    arm_round(inst);
+    return true;
 }
 
 uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {

@@ -1,0 +1,127 @@
+# Micro-benchmarks of defio on the firmware, run in QEMU with `-icount shift=0`: one
+# instruction is 1 ns of virtual time and the 25 MHz SysTick advances one clock per 40
+# instructions, so time.ticks_cpu() differences * 40 are instruction counts.
+# Prints one JSON object.
+import json
+import micropython
+import time
+
+import defio
+
+INSNS_PER_CLOCK = 40
+P = defio.PAGE_SIZE_DEFAULT
+ROUNDS = 60
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+@micropython.viper
+def touch(buf, n: int, step: int):
+    p = ptr8(buf)
+    i = 0
+    while i < n:
+        p[i * step] = 1
+        i += 1
+
+
+def write_loop(b, n):
+    # Plain bytecode: n single-byte stores into the first 256 bytes.
+    for i in range(n):
+        b[i & 255] = i & 255
+
+
+def fault_insns(pages, instances):
+    # Instructions of one first-write fault minus a plain store, median over rounds; the
+    # instance written to is the last one created (the handler's search sees all of them).
+    others = [defio.DeferredIO(P, lambda d, p: None, delay_ms=1000000)
+              for _ in range(instances - 1)]
+    d = defio.DeferredIO(pages * P, lambda d, p: None, delay_ms=1000000)
+    b = d.buffer
+    touch(b, pages, P)
+    d.flush()
+    per = []
+    for _ in range(ROUNDS):
+        t0 = time.ticks_cpu()
+        touch(b, pages, P)
+        t1 = time.ticks_cpu()
+        touch(b, pages, P)
+        t2 = time.ticks_cpu()
+        d.flush()
+        faulting, plain = time.ticks_diff(t1, t0), time.ticks_diff(t2, t1)
+        per.append((faulting - plain) * INSNS_PER_CLOCK / pages)
+    d.deinit()
+    for o in others:
+        o.deinit()
+    return median(per)
+
+
+def flush_insns(pages):
+    # Instructions of d.flush() with `pages` dirty pages and a callback that returns at once.
+    d = defio.DeferredIO(56 * P, lambda d, p: None, delay_ms=1000000)
+    b = d.buffer
+    samples = []
+    for _ in range(ROUNDS // 2):
+        touch(b, pages, P)
+        t0 = time.ticks_cpu()
+        d.flush()
+        samples.append(time.ticks_diff(time.ticks_cpu(), t0) * INSNS_PER_CLOCK)
+    d.deinit()
+    return median(samples)
+
+
+def loop_clocks(b, n):
+    t0 = time.ticks_cpu()
+    write_loop(b, n)
+    return time.ticks_diff(time.ticks_cpu(), t0)
+
+
+def dirty_write_ratio(plain, n=4000, reps=5):
+    # `plain`: a bytearray (the yardstick) or a memoryview of one, which takes the
+    # very same store path as d.buffer, so that ratio isolates what defio itself costs.
+    d = defio.DeferredIO(P, lambda d, p: None, delay_ms=1000000)
+    b = d.buffer
+    b[0] = 1  # the page is open: the loops below never fault
+    loop_clocks(b, 10)  # warm up: first-call caches of the bytecode
+    loop_clocks(plain, 10)
+    t_defio, t_plain = [], []
+    for _ in range(reps):  # alternate, so neither side always runs first
+        t_defio.append(loop_clocks(b, n))
+        t_plain.append(loop_clocks(plain, n))
+    faults = d.stats()["faults"]
+    d.deinit()
+    return median(t_defio) / median(t_plain), faults
+
+
+def ram_per_instance():
+    import gc
+
+    gc.collect()
+    before = gc.mem_free()
+    d = defio.DeferredIO(P, lambda d, p: None)
+    gc.collect()
+    used = before - gc.mem_free()
+    d.deinit()
+    return used
+
+
+ratio, faults = dirty_write_ratio(bytearray(P))
+ratio_mv, _ = dirty_write_ratio(memoryview(bytearray(P)))
+result = {
+    "backend": defio.BACKEND,
+    "page_size": P,
+    "dirty_write_ratio": ratio,
+    "dirty_write_ratio_vs_memoryview": ratio_mv,
+    "dirty_loop_faults": faults,
+    "fault_instructions": {
+        "pages=8,instances=1": fault_insns(8, 1),
+        "pages=56,instances=1": fault_insns(56, 1),
+        "pages=8,instances=4": fault_insns(8, 4),
+        "pages=8,instances=7": fault_insns(8, 7),
+    },
+    "flush_instructions": {str(k): flush_insns(k) for k in (1, 2, 4, 8, 16, 32, 56)},
+    "heap_bytes_per_instance": ram_per_instance(),
+}
+print(json.dumps(result))
