@@ -27,7 +27,7 @@ FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
 FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
 
-.PHONY: all setup unix unix-stock pylib run test test-host test-firmware test-upstream clean \
+.PHONY: all setup unix unix-stock pylib run bench test test-host test-firmware test-upstream clean \
 	distclean
 
 all: unix
@@ -79,6 +79,11 @@ test-host: $(UNIX_FW) $(PYLIB)
 test-firmware: $(FIRMWARE) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
 		--ignore host_tests/test_unix_only.py
+
+# Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
+# by side -> build/bench/results.json, results.txt, bench.png.
+bench: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
+	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD)
 
 test-upstream: $(UNIX_FW) $(FIRMWARE)
 	tools/run-upstream-tests unix $(UNIX_FW)

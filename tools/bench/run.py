@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""`make bench`: defio's figures on the Unix build and on the firmware in QEMU, side by side.
+
+Writes build/bench/results.json and build/bench/bench.png and prints a table. Each comparison
+is measured in the same run; on the firmware QEMU runs with `-icount shift=0`, so counts are
+instructions (deterministic), not wall time. Speed goals live here, never in test asserts.
+
+    .venv/bin/python tools/bench/run.py [--board MPS2_AN385] [--skip-workloads]
+"""
+
+import argparse
+import json
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+BUILD = ROOT / "build"
+OUT = BUILD / "bench"
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "host_tests"))
+
+
+def host_micro(runs=5):
+    """Median over several runs of tools/bench/defio_micro.py on the Unix build."""
+    samples = []
+    for _ in range(runs):
+        p = subprocess.run([str(BUILD / "unix" / "micropython"),
+                            str(ROOT / "tools" / "bench" / "defio_micro.py")],
+                           capture_output=True, text=True, timeout=120, check=True)
+        samples.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    return {
+        "host_fault_us": statistics.median(s["fault_us"] for s in samples),
+        "host_dirty_write_ratio": statistics.median(s["dirty_write_ratio"] for s in samples),
+    }
+
+
+def mcu_micro(board):
+    """tools/bench/defio_mcu.py on the firmware in QEMU with -icount shift=0."""
+    from target_qemu import QemuTarget
+
+    t = QemuTarget(board=board, panel="null", copy_lib=False, icount=True)
+    try:
+        res = t.run((ROOT / "tools" / "bench" / "defio_mcu.py").read_text(), timeout=600)
+    finally:
+        t.close()
+    if res.returncode != 0:
+        raise RuntimeError(f"defio_mcu.py failed on the firmware:\n{res.out}{res.err}")
+    return json.loads(res.out.strip().splitlines()[-1])
+
+
+def line_fit(points):
+    """Least-squares line through (x, y): (slope, intercept)."""
+    xs, ys = zip(*points)
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = (sum((x - mx) * (y - my) for x, y in points)
+             / sum((x - mx) ** 2 for x in xs))
+    return slope, my - slope * mx
+
+
+def sizes(board):
+    """Firmware text/data/bss, the defio objects' text, the instance table entry."""
+    elf = BUILD / board / "firmware.elf"
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[1].split()
+    objs = sorted((BUILD / board / "defio").glob("*.o"))
+    obj_text = 0
+    for o in objs:
+        line = subprocess.run(["arm-none-eabi-size", str(o)], capture_output=True, text=True,
+                              check=True).stdout.splitlines()[1].split()
+        obj_text += int(line[0])
+    nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True,
+                        check=True).stdout
+    table = re.search(r"^\S+ (\S+) [bBdD] defio_table$", nm, re.M)
+    mk = (ROOT / "boards" / board / "mpconfigboard.mk").read_text()
+    ninst = int(re.search(r"DEFIO_MAX_INSTANCES=(\d+)", mk).group(1))
+    return {
+        "firmware_text_bytes": int(out[0]),
+        "firmware_data_bytes": int(out[1]),
+        "firmware_bss_bytes": int(out[2]),
+        "defio_text_bytes": obj_text,
+        "defio_text_share": obj_text / int(out[0]),
+        "instance_table_bytes_per_instance": int(table.group(1), 16) // ninst,
+        "max_instances": ninst,
+    }
+
+
+def workloads(board_name, time_scale):
+    out = OUT / f"epd-{board_name}.json"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "bench" / "epd_workloads.py"),
+                    "--board", board_name, "--time-scale", str(time_scale), "--out", str(out)],
+                   check=True, timeout=1800)
+    return json.loads(out.read_text())
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wl = results.get("workloads") or {}
+    names = list(wl)
+    if not names:
+        return False
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.27
+    xs = range(len(names))
+    for i, (key, label) in enumerate((("naive_bytes", "naive: display() each change"),
+                                      ("pages_only_bytes", "defio: pages only"),
+                                      ("bytes", "defio: pages + shadow"))):
+        ax1.bar([x + (i - 1) * width for x in xs], [wl[n].get(key, 0) for n in names],
+                width, label=label)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("bytes sent to the panel")
+    for i, (key, label) in enumerate((("naive_time_to_final_ms", "naive"),
+                                      ("time_to_final_ms", "defio"))):
+        ax2.bar([x + (i - 0.5) * width for x in xs],
+                [wl[n].get(key, 0) / 1000 for n in names], width, label=label)
+    ax2.set_ylabel("time to the final image (s, panel model)")
+    for ax in (ax1, ax2):
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(names, rotation=20)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"defio e-paper workloads on {results['workloads_board']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def table(r):
+    rows = [
+        ("dirty-page write loop / bytearray, firmware (instructions)",
+         f"{r['dirty_write_ratio']:.4f}"),
+        ("  same, against memoryview(bytearray)", f"{r['dirty_write_ratio_vs_memoryview']:.4f}"),
+        ("dirty-page write loop / bytearray, host (time)", f"{r['host_dirty_write_ratio']:.3f}"),
+        ("first-write fault, firmware (instructions, median)",
+         f"{r['mcu_fault_instructions']:.0f}"),
+        ("  by pages and instances", ", ".join(f"{k}: {v:.0f}" for k, v in
+                                               r["mcu_fault_instructions_by_config"].items())),
+        ("first-write fault, host (us, median)", f"{r['host_fault_us']}"),
+        ("flush: instructions per page / fixed per round",
+         f"{r['flush_instructions_per_page']:.0f} / {r['flush_round_fixed_instructions']:.0f}"),
+        ("RAM per instance (bytes, + its pages)", f"{r['ram_per_instance_bytes']}"),
+        ("firmware text / defio's share", f"{r['firmware_text_bytes']} / "
+         f"{r['defio_text_bytes']} ({100 * r['defio_text_share']:.1f} %)"),
+    ]
+    w = max(len(a) for a, _ in rows)
+    lines = [f"{a:<{w}}  {b}" for a, b in rows]
+    wl = r.get("workloads") or {}
+    if wl:
+        lines.append("")
+        lines.append(f"{'workload':<14}{'bursts':>7}{'bytes':>9}{'pages-only':>11}{'naive':>9}"
+                     f"{'refr':>6}{'part':>6}{'full':>6}{'naive':>7}{'final s':>9}{'naive s':>9}")
+        for n, w_ in wl.items():
+            lines.append(
+                f"{n:<14}{w_['bursts']:>7}{w_['bytes']:>9}{w_.get('pages_only_bytes', 0):>11}"
+                f"{w_['naive_bytes']:>9}{w_['refreshes']:>6}{w_['partial_refreshes']:>6}"
+                f"{w_['full_refreshes']:>6}{w_['naive_refreshes']:>7}"
+                f"{w_['time_to_final_ms'] / 1000:>9.1f}{w_['naive_time_to_final_ms'] / 1000:>9.1f}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="MPS2_AN385")
+    ap.add_argument("--time-scale", type=float, default=0.2,
+                    help="panel refresh times x this while measuring (reported unscaled)")
+    ap.add_argument("--skip-workloads", action="store_true")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    mcu = mcu_micro(args.board)
+    flush = sorted((int(k), v) for k, v in mcu["flush_instructions"].items())
+    slope, fixed = line_fit(flush)
+    sz = sizes(args.board)
+    r = {
+        "board": args.board,
+        "page_size": mcu["page_size"],
+        "dirty_write_ratio": mcu["dirty_write_ratio"],
+        "dirty_write_ratio_vs_memoryview": mcu["dirty_write_ratio_vs_memoryview"],
+        "mcu_fault_instructions": statistics.median(mcu["fault_instructions"].values()),
+        "mcu_fault_instructions_by_config": mcu["fault_instructions"],
+        "flush_instructions": dict(flush),
+        "flush_instructions_per_page": slope,
+        "flush_round_fixed_instructions": fixed,
+        "heap_bytes_per_instance": mcu["heap_bytes_per_instance"],
+        "ram_per_instance_bytes": (mcu["heap_bytes_per_instance"]
+                                   + sz["instance_table_bytes_per_instance"]),
+        **sz,
+        **host_micro(),
+    }
+    if not args.skip_workloads:
+        wl = workloads("qemu" if args.board != "unix" else "unix", args.time_scale)
+        r["workloads"] = wl["workloads"]
+        r["workloads_board"] = wl.get("board", args.board)
+        r["workloads_time_unit"] = wl.get("time_unit", "ms")
+    (OUT / "results.json").write_text(json.dumps(r, indent=2) + "\n")
+    text = table(r)
+    (OUT / "results.txt").write_text(text + "\n")
+    print(text)
+    if plot(r, OUT / "bench.png"):
+        print(f"\nwrote {OUT / 'results.json'} and {OUT / 'bench.png'}")
+    else:
+        print(f"\nwrote {OUT / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
