@@ -27,7 +27,7 @@ FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
 FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
 
-.PHONY: all setup unix unix-stock pylib run bench test test-host test-firmware test-upstream clean \
+.PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
 	distclean
 
 all: unix
@@ -70,7 +70,10 @@ run: $(RUN_DEPS)
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
-test: test-upstream test-firmware test-host
+test: lint test-upstream test-firmware test-host
+
+lint: $(SETUP_STAMP)
+	$(VENV)/bin/ruff check .
 
 test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \

@@ -1,9 +1,9 @@
 # defio on the Unix port: draw into a deferred-IO framebuffer, watch the rounds.
 # Run with: make run   (or build/unix/micropython examples/host_demo.py)
-import framebuf
 import time
 
 import defio
+import framebuf
 
 W, H = 256, 256  # 1 bit per pixel: 32 bytes a row, one 4 KiB page holds 128 rows
 

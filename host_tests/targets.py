@@ -30,7 +30,7 @@ class UnixTarget:
         full_env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'lib'}:{BUILD / 'pylib'}")
         full_env.update(env or {})
         p = subprocess.run([str(self.exe), "-c", src], capture_output=True, text=True,
-                           timeout=timeout, env=full_env, cwd=ROOT)
+                           timeout=timeout, env=full_env, cwd=ROOT, check=False)
         return Result(p.stdout, p.stderr, p.returncode)
 
     def close(self):

@@ -3,10 +3,10 @@
 # instructions, so time.ticks_cpu() differences * 40 are instruction counts.
 # Prints one JSON object.
 import json
-import micropython
 import time
 
 import defio
+import micropython
 
 INSNS_PER_CLOCK = 40
 P = defio.PAGE_SIZE_DEFAULT

@@ -73,7 +73,7 @@ def sizes(board):
         obj_text += int(line[0])
     nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True,
                         check=True).stdout
-    table = re.search(r"^\S+ (\S+) [bBdD] defio_table$", nm, re.M)
+    table = re.search(r"^\S+ (\S+) [bBdD] defio_table$", nm, re.MULTILINE)
     mk = (ROOT / "boards" / board / "mpconfigboard.mk").read_text()
     ninst = int(re.search(r"DEFIO_MAX_INSTANCES=(\d+)", mk).group(1))
     return {
@@ -144,8 +144,9 @@ def table(r):
         ("flush: instructions per page / fixed per round",
          f"{r['flush_instructions_per_page']:.0f} / {r['flush_round_fixed_instructions']:.0f}"),
         ("RAM per instance (bytes, + its pages)", f"{r['ram_per_instance_bytes']}"),
-        ("firmware text / defio's share", f"{r['firmware_text_bytes']} / "
-         f"{r['defio_text_bytes']} ({100 * r['defio_text_share']:.1f} %)"),
+        ("firmware text / defio's share",
+         "{} / {} ({:.1f} %)".format(r["firmware_text_bytes"], r["defio_text_bytes"],
+                                     100 * r["defio_text_share"])),
     ]
     w = max(len(a) for a, _ in rows)
     lines = [f"{a:<{w}}  {b}" for a, b in rows]
