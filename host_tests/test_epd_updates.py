@@ -105,6 +105,7 @@ report(live.stats())
     ("delay_ms=-1", "ValueError"), ("full_every=-2", "ValueError"),
     ("full_fraction=1.5", "ValueError"), ("busy_timeout_ms=0", "ValueError"),
     ("delay_ms='x'", "TypeError"),
+    ("shadow=1", "TypeError"),
 ])
 def test_bad_numbers(mp, sim, kwargs, exc):
     body = f"""
@@ -164,3 +165,32 @@ report(live2.stats()["refreshes"])
 """
     msg, refreshes = run(mp, sim, body)[0]
     assert "already attached" in msg and refreshes == 0
+
+
+def test_pages_only_sends_more_bytes_for_the_same_image(mp, sim):
+    """shadow=False (the bench's "pages only" figure): every row the dirty pages cover, at full
+    width; never fewer bytes than the shadow diff, and the same final image."""
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000, shadow=SHADOW)
+for x in (d, ref): x.fill(E.WHITE); x.text("base", 4, 4, E.BLACK)
+live.flush()
+b0 = live.stats()['bytes']
+for x in (d, ref):
+    x.pixel(40, 120, E.BLACK)                  # sparse: one byte of one row
+    x.fill_rect(0, 200, 30, 3, E.RED)
+    x.text("same", 60, 60, E.BLACK)
+live.flush()
+for x in (d, ref): x.pixel(41, 120, E.BLACK)
+live.flush()
+report(live.stats()['bytes'] - b0, live.stats(), planes(ref))
+live.deinit()
+"""
+    results = {}
+    for shadow in (True, False):
+        ((sent, stats, expected),) = run(mp, sim, body.replace("SHADOW", str(shadow)))[0]
+        assert visible_hex(sim) == expected
+        assert stats["refreshes"] == 3 and stats["errors"] == 0
+        results[shadow] = sent
+    assert results[False] > results[True]
+    assert sim.controller.errors == [] and sim.link_errors == []

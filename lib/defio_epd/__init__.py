@@ -1,7 +1,7 @@
 """defio_epd: Adafruit e-paper drivers drawing into defio memory, updated with only what changed.
 
     live = defio_epd.attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5,
-                            busy_timeout_ms=10000)
+                            busy_timeout_ms=10000, shadow=True)
 
 `display` is an Adafruit_EPD driver built the usual way (without SRAM: sramcs_pin=None).
 Its pixel buffers move into one `defio.DeferredIO` (contents kept). `delay_ms` after the
@@ -9,7 +9,9 @@ first write of a burst, the changed rows go to the panel and it refreshes once. 
 partial refreshes, a full one after `full_every` partial ones (0: never) or when more than
 `full_fraction` of the rows changed, and for the first update (the panel's content is
 unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
-`live.flush()`. See live.py for the round and README for the limits.
+`live.flush()`. `shadow=False` (for measurements: tools/bench/epd_workloads.py) keeps no
+shadow and sends every row the dirty pages cover, per plane, at full width. See live.py for
+the round and README for the limits.
 """
 
 from .live import Live
@@ -41,8 +43,11 @@ def _int_arg(name, value, low):
     return value
 
 
-def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_timeout_ms=10000):
+def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_timeout_ms=10000,
+           shadow=True):
     """Move the display's buffers into defio memory; return the live handle."""
+    if not isinstance(shadow, bool):
+        raise TypeError("defio_epd: shadow must be True or False")
     _int_arg("delay_ms", delay_ms, 0)
     _int_arg("full_every", full_every, 0)
     _int_arg("busy_timeout_ms", busy_timeout_ms, 1)
@@ -56,4 +61,4 @@ def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_time
     if isinstance(getattr(display, "_buffer1", None), memoryview) and \
             "display" in getattr(display, "__dict__", {}):
         raise ValueError("defio_epd: display is already attached")
-    return Live(display, ops, delay_ms, full_every, full_fraction)
+    return Live(display, ops, delay_ms, full_every, full_fraction, shadow)

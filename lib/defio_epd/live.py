@@ -3,15 +3,16 @@
 Round: pages -> byte ranges -> rows of each plane -> rows that differ from the shadow (what
 the panel holds) with their byte columns -> bands of consecutive changed rows -> for each
 band: RAM window + counters + data -> one refresh (partial, or full by the policy) -> the
-shadow takes the sent bytes only once the refresh finished. Any error raises out of the
-callback, so defio hands the same pages back after delay_ms: nothing is lost.
+shadow takes the sent bytes only once the refresh finished. Without a shadow (shadow=False,
+a measurement aid) every row the pages cover is sent, at full width. Any error raises out of
+the callback, so defio hands the same pages back after delay_ms: nothing is lost.
 """
 
 import defio
 
 
 class Live:
-    def __init__(self, display, ops, delay_ms, full_every, full_fraction):
+    def __init__(self, display, ops, delay_ms, full_every, full_fraction, shadow=True):
         self.display = display
         self.ops = ops
         self.full_every = full_every
@@ -23,7 +24,7 @@ class Live:
         self.offsets = [0, sizes[0]]
         self.plane_size = sizes[0]
         total = sum(sizes[:self.nplanes])
-        self.shadow = [bytearray(sizes[i]) for i in range(self.nplanes)]
+        self.shadow = [bytearray(sizes[i]) if shadow else None for i in range(self.nplanes)]
         self.known = False  # the panel's content is unknown until the first full refresh
         self.awake = False
         self.partials_since_full = 0
@@ -80,7 +81,7 @@ class Live:
             if not flags[r]:
                 continue
             a = r * stride
-            if not self.known:
+            if not self.known or shadow is None:
                 out[r] = (0, stride - 1)
                 continue
             if bytes(plane[a:a + stride]) == shadow[a:a + stride]:
@@ -168,8 +169,10 @@ class Live:
         self.inflight = None
         stride = self.stride
         for i, y0, x0, x1, data in sent:
-            w = x1 - x0 + 1
             shadow = self.shadow[i]
+            if shadow is None:
+                continue
+            w = x1 - x0 + 1
             for k in range(len(data) // w):
                 a = (y0 + k) * stride + x0
                 shadow[a:a + w] = data[k * w:(k + 1) * w]
