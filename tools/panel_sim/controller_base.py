@@ -30,6 +30,30 @@ class Controller:
         self.errors = []
         self.last_refresh_end = None
 
+    def _begin_command(self, b, pos, names):
+        """The start every command byte shares; False when the byte is to be ignored."""
+        self.cmd = None
+        self.params = bytearray()
+        if self.deep_sleep:
+            self.counters["ignored_in_deep_sleep"] += 1
+            return False
+        if b not in names:
+            self.error(f"unknown command 0x{b:02x}", pos)
+            return False
+        if self.busy():
+            self.counters["commands_while_busy"] += 1
+        self._count(names[b])
+        self.cmd = b
+        return True
+
+    def _parameters(self, data, pos):
+        """Data bytes that are a command's parameters (not RAM data)."""
+        if self.cmd is None:
+            self.error("data byte without a command", pos)
+            return
+        self.params += data
+        self._params_update()
+
     def busy(self):
         return self.busy_stuck or self.clock() < self.busy_until
 

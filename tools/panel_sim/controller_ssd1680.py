@@ -73,25 +73,11 @@ class SSD1680(Controller):
             for i, b in enumerate(data):
                 self._ram_write(plane, b, pos + i)
             return
-        if self.cmd is None:
-            self.error("data byte without a command", pos)
-            return
-        self.params += data
-        self._params_update()
+        self._parameters(data, pos)
 
     def _command(self, b, pos):
-        self.cmd = None
-        self.params = bytearray()
-        if self.deep_sleep:
-            self.counters["ignored_in_deep_sleep"] += 1
+        if not self._begin_command(b, pos, NAMES):
             return
-        if b not in NAMES:
-            self.error(f"unknown command 0x{b:02x}", pos)
-            return
-        if self.busy():
-            self.counters["commands_while_busy"] += 1
-        self._count(NAMES[b])
-        self.cmd = b
         if b == 0x12:
             self.counters["sw_resets"] += 1
             self._registers_reset()

@@ -72,25 +72,11 @@ class UC8151D(Controller):
                 plane[(y0 + y) * self.xbytes + x0 + x] = b
                 self.addr += 1
             return
-        if self.cmd is None:
-            self.error("data byte without a command", pos)
-            return
-        self.params += data
-        self._params_update()
+        self._parameters(data, pos)
 
     def _command(self, b, pos):
-        self.cmd = None
-        self.params = bytearray()
-        if self.deep_sleep:
-            self.counters["ignored_in_deep_sleep"] += 1
+        if not self._begin_command(b, pos, NAMES):
             return
-        if b not in NAMES:
-            self.error(f"unknown command 0x{b:02x}", pos)
-            return
-        if self.busy():
-            self.counters["commands_while_busy"] += 1
-        self._count(NAMES[b])
-        self.cmd = b
         if b == 0x04:
             self.powered = True
             self._hold_busy(self.reset_s)
