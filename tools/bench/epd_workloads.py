@@ -1,87 +1,335 @@
-"""E-paper workloads (clock tick, text line, full redraw): bytes to the panel, refreshes and
-time to the final image, defio_epd against the naive way (display() after every change).
+"""E-paper workloads: bytes to the panel, refreshes and time to the final image for defio_epd
+(pages + shadow), the page list alone (no shadow) and the naive way (display() after every
+change). The `workloads` part of `make bench`.
 
-    .venv/bin/python tools/bench/epd_workloads.py [--board unix|qemu] [--time-scale 1.0]
-                                                 [--out build/bench/epd.json]
+    .venv/bin/python tools/bench/epd_workloads.py [--board unix|qemu] [--time-scale 0.05]
+        [--app-scale 0.4] [--tick-ms 1000] [--out build/bench/epd.json]
 
-Each workload runs on a page already on the panel; bytes are the SPI bytes the device sent
-(panel_link's counter), refreshes and time come from the device (defio_epd: stats and
-flush(); naive: one refresh per display(), which returns after the refresh).
+Workloads (examples/epd_demo.py's page on the SSD1680 panel, already shown before each run):
+  clock_tick     one digit changes each second for a minute: 60 bursts of one change
+  text_line      a text line changes each second: 12 bursts of one change
+  sparse_pixels  seeded random pixels: 8 bursts of 4 single pixels, one burst a second
+  burst_100      100 small filled squares drawn within one delay_ms: 1 burst of 100 changes
+  full_redraw    the whole page redrawn inverted: 1 burst of one change
+Each workload runs three times, each through a fresh simulator and device process:
+  defio   defio_epd.attach(d, delay_ms=500): the app never calls display()
+  pages   the same with shadow=False: every row of every dirty page, per plane
+  naive   no defio: display() after every change (Adafruit's full update each time)
+
+Figures per workload: `bursts` (changes the app made between waits), `changes`, `bytes`,
+`refreshes`, `partial_refreshes`, `full_refreshes`, `time_to_final_ms`, `naive_bytes`,
+`naive_refreshes`, `naive_full_refreshes`, `naive_time_to_final_ms`, `pages_only_bytes`,
+`pages_only_refreshes`, `pages_only_time_to_final_ms`, `same_final_image`. Bytes and
+refreshes are the simulator's counts (SPI bytes with chip select low) between the app's
+first change and the final image.
+
+Time. --time-scale S multiplies the panel's refresh times (full 2.5 s, partial 0.4 s);
+--app-scale A the app's tick (--tick-ms, one second) and delay_ms (500). A is separate and
+larger because the device's own work (drawing, the rounds, the link, the driver's fixed
+sleeps) runs at its real speed: a burst must still fit in the real delay_ms (100 draws take
+~160 ms in QEMU) and a round in a tick. `time_to_final_ms` is measured on the simulator's
+clock from the app's first change to the end of the last refresh, with the app's waits (for
+its next tick, and delay_ms after the last change) divided by A and the panel's BUSY time
+outside them divided by S: milliseconds of the unscaled panel model ("time_unit" in the
+JSON). Device work inside a scaled stretch (a round during the app's sleep) counts as scaled.
+On unix the three runs of a workload go in parallel (each has its own simulator).
+Device -> simulator markers: link pin 13 high while the app waits for its next tick, low
+while it draws (the first low is the start); pin 12 low after the last change, high once
+the final image is on the panel (the simulator takes its counters then).
+
+`make bench` uses the defaults (--time-scale 0.05 --app-scale 0.4): about 1.5-2 minutes on
+unix, 3-4 on qemu.
 """
 
 import argparse
+import ast
 import json
 import pathlib
+import random
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import run_demo
+from panel_sim import PanelServer
+from panel_sim import protocol as P
+
+DELAY_MS = 500  # defio_epd's delay_ms in the model (the default; scaled by --app-scale)
+TIME_UNIT = "ms (panel model, unscaled)"
+WAIT_PIN, DONE_PIN = 13, 12
+MODES = ("defio", "pages", "naive")
+
+
+def sparse_pixels(seed=6, bursts=8, per_burst=4, width=122, height=250):
+    rnd = random.Random(seed)
+    return [[(rnd.randrange(width), rnd.randrange(height)) for _ in range(per_burst)]
+            for _ in range(bursts)]
+
 
 WORKLOADS = {
     "clock_tick": """
-for s in range(1, 6):
-    draw_clock(d, s, BLACK, WHITE); show()
+for s in range(1, 61):
+    if s > 1:
+        wait_tick(s - 1)
+    draw_clock(d, s, BLACK, WHITE); change()
 """,
     "text_line": """
-for i in range(6):
-    draw_line(d, i % 3, 100 + i, BLACK, WHITE); show()
+for i in range(12):
+    if i:
+        wait_tick(i)
+    draw_line(d, i % 3, 100 + 7 * i, BLACK, WHITE); change()
+""",
+    "sparse_pixels": f"""
+for k, burst in enumerate({sparse_pixels()!r}):
+    if k:
+        wait_tick(k)
+    for x, y in burst:
+        d.pixel(x, y, BLACK); change()
+""",
+    "burst_100": """
+for i in range(100):
+    d.fill_rect(4 + (i % 10) * 11, 130 + (i // 10) * 9, 4, 4, BLACK); change()
 """,
     "full_redraw": """
-draw_page(d, 9, [1, 2, 3], True); show()
+draw_page(d, 9, [1, 2, 3], True); change()
 """,
 }
 
-BENCH = """
+DEVICE = """
 import panel_link
+MODE, TICK_MS, DELAY_MS = {mode!r}, {tick_ms}, {delay_ms}
 d = make_display()
-live = None if NAIVE else defio_epd.attach(d, delay_ms=10000)
-show = d.display if NAIVE else live.flush
-draw_page(d, 0, [20, 5, 0]); show()
+d.rotation = 0
+live = None
+if MODE != "naive":
+    live = defio_epd.attach(d, delay_ms=DELAY_MS, shadow=MODE == "defio")
+draw_page(d, 0, [20, 5, 0])
+if live is None:
+    d.display()
+else:
+    live.flush()
 link = panel_link.get()
-b0, t0 = link.spi_bytes, time.ticks_ms()
-r0 = 0 if NAIVE else live.stats()["refreshes"]
-calls = [0]
-if NAIVE:
-    def show():
-        calls[0] += 1
+counts = [0, 1]  # changes, bursts
+
+
+def mark(pin, level):
+    link.pin(pin, level, flush=True)
+
+
+def change():
+    counts[0] += 1
+    if live is None:
         d.display()
+
+
+def wait_tick(k):
+    counts[1] += 1
+    mark({wait_pin}, 1)
+    w = time.ticks_diff(time.ticks_add(start, k * TICK_MS), time.ticks_ms())
+    if w > 0:
+        time.sleep_ms(w)
+    mark({wait_pin}, 0)
+
+
+b0 = link.spi_bytes
+mark({wait_pin}, 0)
+start = time.ticks_ms()
 WORKLOAD
-ms = time.ticks_diff(time.ticks_ms(), t0)
-refreshes = calls[0] if NAIVE else live.stats()["refreshes"] - r0
-print("@@", repr({"bytes": link.spi_bytes - b0, "refreshes": refreshes, "ms": ms}))
+app_ms = time.ticks_diff(time.ticks_ms(), start)
+mark({done_pin}, 0)
+if live is not None:
+    time.sleep_ms(2 * DELAY_MS + 20)  # the round comes by itself delay_ms after the burst
+    live.flush()  # then wait for its refresh (BUSY)
+mark({done_pin}, 1)
+stats = None if live is None else live.stats()
+print("@@", repr({{"changes": counts[0], "bursts": counts[1], "app_ms": app_ms,
+                   "link_bytes": link.spi_bytes - b0, "stats": stats}}))
+if live is not None:
+    live.deinit()
 """
+
+
+class BenchServer(PanelServer):
+    """The simulator, plus the times of the device's markers and of every refresh."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.marks = []  # (t, pin, level)
+        self.busy = []  # (start, end) of each refresh
+        self.snaps = {}
+
+    def _handle(self, ftype, payload, pos):
+        if ftype == P.T_PIN and len(payload) == 2 and payload[0] in (WAIT_PIN, DONE_PIN):
+            pin, level = payload
+            self.marks.append((self.controller.clock(), pin, level))
+            key = "start" if pin == WAIT_PIN else ("end" if level else None)
+            if key and key not in self.snaps:
+                self.snaps[key] = dict(self.controller.counters)
+        return super()._handle(ftype, payload, pos)
+
+    def _refreshed(self, kind, window):
+        self.busy.append((self.controller.clock(), self.controller.busy_until))
+        super()._refreshed(kind, window)
+
+
+def union_length(intervals, lo, hi):
+    """Total length of the union of the intervals, clipped to [lo, hi]."""
+    total, end = 0.0, lo
+    for a, b in sorted(intervals):
+        a, b = max(a, end), min(b, hi)
+        if b > a:
+            total += b - a
+            end = b
+    return total
+
+
+def panel_time_ms(server, scale, app_scale, delay_s):
+    """Simulator time from the first change to the end of the last refresh, the scaled
+    stretches divided by their scale (see the module's docstring)."""
+    marks = server.marks
+    t_start = next(t for t, pin, _ in marks if pin == WAIT_PIN)
+    t_done = next(t for t, pin, level in marks if pin == DONE_PIN and level == 0)
+    busy = [(a, b) for a, b in server.busy if a >= t_start]
+    t_final = max([b for _, b in busy], default=t_done)
+    waits = []
+    waiting = None
+    for t, pin, level in marks:
+        if pin != WAIT_PIN:
+            continue
+        if level and waiting is None:
+            waiting = t
+        elif not level and waiting is not None:
+            waits.append((waiting, t))
+            waiting = None
+    if delay_s:
+        waits.append((t_done, t_done + delay_s))
+    app = union_length(waits, t_start, t_final)
+    panel = union_length(waits + busy, t_start, t_final) - app  # BUSY outside the waits
+    unscaled = (t_final - t_start) + app * (1 / app_scale - 1) + panel * (1 / scale - 1)
+    return round(unscaled * 1000)
+
+
+def run_one(board, src, scale, app_scale, delay_s, timeout):
+    """One device run through a fresh simulator: the figures of that run."""
+    server = BenchServer("127.0.0.1:0", out=None, time_scale=scale, connect=board.panel_connect,
+                         log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr))
+    server.start()
+    try:
+        rc, text = board.run(src + run_demo.EPILOGUE, server.address, timeout)
+        if board.panel_connect is None:
+            server.wait_disconnected()
+        server.wait_idle()
+    finally:
+        server.stop()
+    reports = [line[3:] for line in text.splitlines() if line.startswith("@@ ")]
+    errors = server.controller.errors + server.link_errors
+    if rc != 0 or not reports or errors or set(server.snaps) != {"start", "end"}:
+        print(text, file=sys.stderr)
+        raise RuntimeError(f"epd_workloads: the run failed on {board.name} (exit status {rc}, "
+                           f"panel errors {errors})")
+    device = ast.literal_eval(reports[-1])
+    c0, c1 = server.snaps["start"], server.snaps["end"]
+    diff = {k: c1[k] - c0[k] for k in ("bytes", "refreshes", "partial_refreshes",
+                                       "full_refreshes")}
+    diff.update(time_to_final_ms=panel_time_ms(server, scale, app_scale, delay_s),
+                bursts=device["bursts"], changes=device["changes"],
+                app_ms=device["app_ms"], device=device,
+                visible=[bytes(p) for p in server.controller.visible])
+    return diff
+
+
+def measure(board, name, args):
+    demo = run_demo.demo_src(False, 0, 0)
+    demo = demo[:demo.index("print('@@'")]
+    delay = max(1, round(DELAY_MS * args.app_scale))
+
+    def one(mode):
+        src = demo + DEVICE.format(mode=mode, tick_ms=round(args.tick_ms * args.app_scale),
+                                   delay_ms=delay, wait_pin=WAIT_PIN, done_pin=DONE_PIN)
+        src = src.replace("WORKLOAD", WORKLOADS[name].strip())
+        return run_one(board, src, args.time_scale, args.app_scale,
+                       0 if mode == "naive" else delay / 1000, args.timeout)
+
+    if board.name == "unix":  # independent processes and simulators: side by side
+        with ThreadPoolExecutor(len(MODES)) as pool:
+            futures = {mode: pool.submit(one, mode) for mode in MODES}
+            runs = {mode: f.result(timeout=args.timeout + 60) for mode, f in futures.items()}
+    else:
+        runs = {mode: one(mode) for mode in MODES}
+    a, p, n = runs["defio"], runs["pages"], runs["naive"]
+    return {
+        "bursts": a["bursts"], "changes": a["changes"],
+        "bytes": a["bytes"], "refreshes": a["refreshes"],
+        "partial_refreshes": a["partial_refreshes"], "full_refreshes": a["full_refreshes"],
+        "time_to_final_ms": a["time_to_final_ms"],
+        "naive_bytes": n["bytes"], "naive_refreshes": n["refreshes"],
+        "naive_full_refreshes": n["full_refreshes"],
+        "naive_time_to_final_ms": n["time_to_final_ms"],
+        "pages_only_bytes": p["bytes"], "pages_only_refreshes": p["refreshes"],
+        "pages_only_time_to_final_ms": p["time_to_final_ms"],
+        "same_final_image": a["visible"] == p["visible"] == n["visible"],
+        "app_ms_real": {m: r["app_ms"] for m, r in runs.items()},
+        "library_stats": {m: runs[m]["device"]["stats"] for m in ("defio", "pages")},
+    }
+
+
+def table(result):
+    head = (f"{'workload':14s}{'bursts':>7s}{'bytes':>8s}{'pages':>8s}{'naive':>8s}"
+            f"{'refr p/f':>10s}{'naive':>7s}{'final s':>9s}{'naive s':>9s}  same")
+    lines = [head]
+    for name, w in result["workloads"].items():
+        lines.append(
+            f"{name:14s}{w['bursts']:7d}{w['bytes']:8d}{w['pages_only_bytes']:8d}"
+            f"{w['naive_bytes']:8d}{w['partial_refreshes']:6d}/{w['full_refreshes']:<3d}"
+            f"{w['naive_refreshes']:7d}{w['time_to_final_ms'] / 1000:9.1f}"
+            f"{w['naive_time_to_final_ms'] / 1000:9.1f}  {w['same_final_image']}")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="unix", help="unix, qemu or a folder name in boards/")
-    ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--time-scale", type=float, default=0.05,
+                    help="the panel's refresh times x this (default 0.05)")
+    ap.add_argument("--app-scale", type=float, default=0.4,
+                    help="the app's tick and delay_ms x this (default 0.4)")
+    ap.add_argument("--tick-ms", type=int, default=1000,
+                    help="the app's tick in the model (unscaled; the real wait is x app scale)")
+    ap.add_argument("--only", action="append", choices=sorted(WORKLOADS),
+                    help="run only this workload (repeatable)")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds per device run")
     ap.add_argument("--out", default=str(ROOT / "build" / "bench" / "epd.json"))
     args = ap.parse_args(argv)
-    demo = run_demo.demo_src(False, 0, 0)
-    demo = demo[:demo.index("print('@@'")]
+    if not (0 < args.time_scale <= 1 and 0 < args.app_scale <= 1):
+        ap.error("--time-scale and --app-scale must be within (0, 1]")
+    if not (run_demo.PYLIB / "font5x8.bin").exists():
+        import build_pylib
+
+        build_pylib.main(["--out", str(run_demo.PYLIB)])
     board = run_demo.make_board(args.board)
-    results = {}
+    t0 = time.monotonic()
+    result = {"board": board.name, "time_scale": args.time_scale,
+              "app_scale": args.app_scale, "time_unit": TIME_UNIT,
+              "tick_ms": args.tick_ms, "delay_ms": DELAY_MS, "workloads": {}}
     try:
-        for name, workload in WORKLOADS.items():
-            for naive in (False, True):
-                src = demo + f"NAIVE = {naive}\n" + BENCH.replace("WORKLOAD", workload)
-                out = ROOT / "build" / "bench" / f"{name}{'-naive' if naive else ''}"
-                _, device, _ = run_demo.run_once(board, src, out, args.time_scale, 600)
-                results.setdefault(name, {})["naive" if naive else "defio"] = device
+        for name in args.only or WORKLOADS:
+            print(f"epd_workloads: {name} on {board.name} ...", file=sys.stderr, flush=True)
+            result["workloads"][name] = measure(board, name, args)
     finally:
         board.close()
-    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
-    print(f"e-paper workloads on {board.name} (refresh times x{args.time_scale}):")
-    for name, r in results.items():
-        a, b = r["defio"], r["naive"]
-        print(f"  {name:12s} defio {a['bytes']:6d} B {a['refreshes']:2d} refreshes "
-              f"{a['ms']:6d} ms | naive {b['bytes']:6d} B {b['refreshes']:2d} refreshes "
-              f"{b['ms']:6d} ms")
-    return results
+    result["wall_s"] = round(time.monotonic() - t0, 1)
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"e-paper workloads on {board.name}: bytes to the panel (defio = pages + shadow, "
+          f"pages only, naive), refreshes, time to the final image ({TIME_UNIT}; "
+          f"scales: panel {args.time_scale}, app {args.app_scale}; {result['wall_s']} s wall)")
+    print(table(result))
+    print(f"wrote {out}")
+    return result
 
 
 if __name__ == "__main__":
