@@ -28,10 +28,10 @@ Time. --time-scale S multiplies the panel's refresh times (full 2.5 s, partial 0
 larger because the device's own work (drawing, the rounds, the link, the driver's fixed
 sleeps) runs at its real speed: a burst must still fit in the real delay_ms (100 draws take
 ~160 ms in QEMU) and a round in a tick. `time_to_final_ms` is measured on the simulator's
-clock from the app's first change to the end of the last refresh, with the app's waits (for
-its next tick, and delay_ms after the last change) divided by A and the panel's BUSY time
-outside them divided by S: milliseconds of the unscaled panel model ("time_unit" in the
-JSON). Device work inside a scaled stretch (a round during the app's sleep) counts as scaled.
+clock from the app's first change to the end of the last refresh, unscaled: the app's k-th
+wait for its tick ends at k * tick_ms (or later if the app is behind: the naive way), the
+panel's BUSY time between waits is divided by S, delay_ms after the last change by A:
+milliseconds of the unscaled panel model ("time_unit" in the JSON).
 On unix the three runs of a workload go in parallel (each has its own simulator).
 Device -> simulator markers: link pin 13 high while the app waits for its next tick, low
 while it draws (the first low is the start); pin 12 low after the last change, high once
@@ -186,16 +186,17 @@ def union_length(intervals, lo, hi):
     return total
 
 
-def panel_time_ms(server, scale, app_scale, delay_s):
-    """Simulator time from the first change to the end of the last refresh, the scaled
-    stretches divided by their scale (see the module's docstring)."""
+def panel_time_ms(server, scale, app_scale, tick_ms, delay_s):
+    """Simulator time from the first change to the end of the last refresh, unscaled (see the
+    module's docstring): the app's k-th wait ends at k * tick_ms unless the app is already
+    later (the naive way falls behind); between waits, real time with the panel's BUSY
+    divided by the panel scale; after the last change, delay_ms divided by the app scale."""
     marks = server.marks
     t_start = next(t for t, pin, _ in marks if pin == WAIT_PIN)
     t_done = next(t for t, pin, level in marks if pin == DONE_PIN and level == 0)
     busy = [(a, b) for a, b in server.busy if a >= t_start]
     t_final = max([b for _, b in busy], default=t_done)
-    waits = []
-    waiting = None
+    waits, waiting = [], None
     for t, pin, level in marks:
         if pin != WAIT_PIN:
             continue
@@ -204,15 +205,22 @@ def panel_time_ms(server, scale, app_scale, delay_s):
         elif not level and waiting is not None:
             waits.append((waiting, t))
             waiting = None
-    if delay_s:
-        waits.append((t_done, t_done + delay_s))
-    app = union_length(waits, t_start, t_final)
-    panel = union_length(waits + busy, t_start, t_final) - app  # BUSY outside the waits
-    unscaled = (t_final - t_start) + app * (1 / app_scale - 1) + panel * (1 / scale - 1)
+
+    def segment(lo, hi, delay=()):
+        app = union_length(list(delay), lo, hi)
+        panel = union_length(list(delay) + busy, lo, hi) - app
+        return (hi - lo) + app * (1 / app_scale - 1) + panel * (1 / scale - 1)
+
+    unscaled, prev = 0.0, t_start
+    for k, (t1, t2) in enumerate(waits, 1):
+        unscaled = max(unscaled + segment(prev, t1), k * tick_ms / 1000)
+        prev = t2
+    delay = [(t_done, t_done + delay_s)] if delay_s else []
+    unscaled += segment(prev, max(prev, t_final), delay)
     return round(unscaled * 1000)
 
 
-def run_one(board, src, scale, app_scale, delay_s, timeout):
+def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
     """One device run through a fresh simulator: the figures of that run."""
     server = BenchServer("127.0.0.1:0", out=None, time_scale=scale, connect=board.panel_connect,
                          log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr))
@@ -234,7 +242,7 @@ def run_one(board, src, scale, app_scale, delay_s, timeout):
     c0, c1 = server.snaps["start"], server.snaps["end"]
     diff = {k: c1[k] - c0[k] for k in ("bytes", "refreshes", "partial_refreshes",
                                        "full_refreshes")}
-    diff.update(time_to_final_ms=panel_time_ms(server, scale, app_scale, delay_s),
+    diff.update(time_to_final_ms=panel_time_ms(server, scale, app_scale, tick_ms, delay_s),
                 bursts=device["bursts"], changes=device["changes"],
                 app_ms=device["app_ms"], device=device,
                 visible=[bytes(p) for p in server.controller.visible])
@@ -250,7 +258,7 @@ def measure(board, name, args):
         src = demo + DEVICE.format(mode=mode, tick_ms=round(args.tick_ms * args.app_scale),
                                    delay_ms=delay, wait_pin=WAIT_PIN, done_pin=DONE_PIN)
         src = src.replace("WORKLOAD", WORKLOADS[name].strip())
-        return run_one(board, src, args.time_scale, args.app_scale,
+        return run_one(board, src, args.time_scale, args.app_scale, args.tick_ms,
                        0 if mode == "naive" else delay / 1000, args.timeout)
 
     if board.name == "unix":  # independent processes and simulators: side by side
