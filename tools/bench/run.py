@@ -87,11 +87,11 @@ def sizes(board):
     }
 
 
-def workloads(board_name, time_scale):
+def workloads(board_name):
+    """tools/bench/epd_workloads.py with its default scales (reported unscaled)."""
     out = OUT / f"epd-{board_name}.json"
     subprocess.run([sys.executable, str(ROOT / "tools" / "bench" / "epd_workloads.py"),
-                    "--board", board_name, "--time-scale", str(time_scale), "--out", str(out)],
-                   check=True, timeout=1800)
+                    "--board", board_name, "--out", str(out)], check=True, timeout=1800)
     return json.loads(out.read_text())
 
 
@@ -167,8 +167,6 @@ def table(r):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="MPS2_AN385")
-    ap.add_argument("--time-scale", type=float, default=0.2,
-                    help="panel refresh times x this while measuring (reported unscaled)")
     ap.add_argument("--skip-workloads", action="store_true")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -194,7 +192,7 @@ def main(argv=None):
         **host_micro(),
     }
     if not args.skip_workloads:
-        wl = workloads("qemu" if args.board != "unix" else "unix", args.time_scale)
+        wl = workloads("qemu" if args.board != "unix" else "unix")
         r["workloads"] = wl["workloads"]
         r["workloads_board"] = wl.get("board", args.board)
         r["workloads_time_unit"] = wl.get("time_unit", "ms")
