@@ -5,6 +5,8 @@ import time
 
 
 class Controller:
+    # Commands whose data bytes go to controller RAM, one per colour plane (subclasses).
+    RAM_COMMANDS = ()
     name = "?"
     red_active_low = False  # the red plane's "on" bit (UC8151D/Adafruit: 0 = red)
     busy_active_low = False  # the BUSY pin's level while busy (UC8151D: low)
@@ -29,6 +31,27 @@ class Controller:
         self.recorded = {}
         self.errors = []
         self.last_refresh_end = None
+
+    def hardware_reset(self):
+        self.counters["resets"] += 1
+        self._registers_reset()
+        self._hold_busy(self.reset_s)
+
+    def spi(self, data, dc, pos):
+        """Bytes clocked in with chip select low; dc: 0 command, 1 data."""
+        self.counters["bytes"] += len(data)
+        if not dc:
+            for i, b in enumerate(data):
+                self._command(b, pos + i)
+            return
+        if self.deep_sleep:
+            self.counters["ignored_in_deep_sleep"] += len(data)
+            return
+        if self.cmd in self.RAM_COMMANDS:
+            self.counters["data_bytes"] += len(data)
+            self._ram_data(self.ram[self.RAM_COMMANDS.index(self.cmd)], data, pos)
+            return
+        self._parameters(data, pos)
 
     def _begin_command(self, b, pos, names):
         """The start every command byte shares; False when the byte is to be ignored."""

@@ -33,6 +33,7 @@ RECORDED = {0x03, 0x04, 0x08, 0x0C, 0x18, 0x1A, 0x1C, 0x21, 0x2C, 0x32, 0x37, 0x
 
 class SSD1680(Controller):
     name = "SSD1680"
+    RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, red plane
 
     def __init__(self, width=122, height=250, full_s=2.5, partial_s=0.4, reset_s=0.002,
                  clock=time.monotonic):
@@ -51,29 +52,9 @@ class SSD1680(Controller):
         self.update_ctrl = 0xFF
         self.deep_sleep = False
 
-    def hardware_reset(self):
-        self.counters["resets"] += 1
-        self._registers_reset()
-        self._hold_busy(self.reset_s)
-
-    # -- the SPI stream ---------------------------------------------------------------
-    def spi(self, data, dc, pos):
-        """Bytes clocked in with chip select low; dc: 0 command, 1 data."""
-        self.counters["bytes"] += len(data)
-        if not dc:
-            for i, b in enumerate(data):
-                self._command(b, pos + i)
-            return
-        if self.deep_sleep:
-            self.counters["ignored_in_deep_sleep"] += len(data)
-            return
-        if self.cmd in (0x24, 0x26):
-            self.counters["data_bytes"] += len(data)
-            plane = self.ram[0 if self.cmd == 0x24 else 1]
-            for i, b in enumerate(data):
-                self._ram_write(plane, b, pos + i)
-            return
-        self._parameters(data, pos)
+    def _ram_data(self, plane, data, pos):
+        for i, b in enumerate(data):
+            self._ram_write(plane, b, pos + i)
 
     def _command(self, b, pos):
         if not self._begin_command(b, pos, NAMES):

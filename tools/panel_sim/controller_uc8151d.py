@@ -26,6 +26,7 @@ NAMES = {
 
 class UC8151D(Controller):
     name = "UC8151D"
+    RAM_COMMANDS = (0x10, 0x13)  # data start transmission 1 (black), 2 (red)
     red_active_low = True
     busy_active_low = True
 
@@ -44,35 +45,17 @@ class UC8151D(Controller):
         self.addr = 0
         self.area = self.window
 
-    def hardware_reset(self):
-        self.counters["resets"] += 1
-        self._registers_reset()
-        self._hold_busy(self.reset_s)
-
-    def spi(self, data, dc, pos):
-        self.counters["bytes"] += len(data)
-        if not dc:
-            for i, b in enumerate(data):
-                self._command(b, pos + i)
-            return
-        if self.deep_sleep:
-            self.counters["ignored_in_deep_sleep"] += len(data)
-            return
-        if self.cmd in (0x10, 0x13):
-            self.counters["data_bytes"] += len(data)
-            plane = self.ram[0 if self.cmd == 0x10 else 1]
-            x0, y0, x1, y1 = self.area
-            w = x1 - x0 + 1
-            for i, b in enumerate(data):
-                y, x = divmod(self.addr, w)
-                if y0 + y > y1:
-                    self.error(f"RAM write past the window end ({w} x {y1 - y0 + 1} bytes)",
-                               pos + i)
-                    break
-                plane[(y0 + y) * self.xbytes + x0 + x] = b
-                self.addr += 1
-            return
-        self._parameters(data, pos)
+    def _ram_data(self, plane, data, pos):
+        x0, y0, x1, y1 = self.area
+        w = x1 - x0 + 1
+        for i, b in enumerate(data):
+            y, x = divmod(self.addr, w)
+            if y0 + y > y1:
+                self.error(f"RAM write past the window end ({w} x {y1 - y0 + 1} bytes)",
+                           pos + i)
+                break
+            plane[(y0 + y) * self.xbytes + x0 + x] = b
+            self.addr += 1
 
     def _command(self, b, pos):
         if not self._begin_command(b, pos, NAMES):

@@ -120,14 +120,7 @@ class PanelServer:
                 continue
             except OSError:
                 return
-            self._conn = conn
-            self.connections += 1
-            try:
-                self._session(conn)
-            finally:
-                conn.close()
-                self._conn = None
-                self.sessions_done += 1
+            self._serve_connection(conn)
 
     def _serve_client(self):
         """Connect to the device's UART socket; reconnect if it closes, until stop()."""
@@ -138,14 +131,18 @@ class PanelServer:
             except OSError:
                 time.sleep(0.05)
                 continue
-            self._conn = conn
-            self.connections += 1
-            try:
-                self._session(conn)
-            finally:
-                conn.close()
-                self._conn = None
-                self.sessions_done += 1
+            self._serve_connection(conn)
+
+    def _serve_connection(self, conn):
+        """One device connection, from accept/connect to close."""
+        self._conn = conn
+        self.connections += 1
+        try:
+            self._session(conn)
+        finally:
+            conn.close()
+            self._conn = None
+            self.sessions_done += 1
 
     def _session(self, conn):
         dec = P.Decoder()
