@@ -21,6 +21,9 @@ BUILD = ROOT / "build"
 OUT = BUILD / "bench"
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "host_tests"))
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
+
+import epd_workloads  # after the path set-up above
 
 
 def host_micro(runs=5):
@@ -150,17 +153,8 @@ def table(r):
     ]
     w = max(len(a) for a, _ in rows)
     lines = [f"{a:<{w}}  {b}" for a, b in rows]
-    wl = r.get("workloads") or {}
-    if wl:
-        lines.append("")
-        lines.append(f"{'workload':<14}{'bursts':>7}{'bytes':>9}{'pages-only':>11}{'naive':>9}"
-                     f"{'refr':>6}{'part':>6}{'full':>6}{'naive':>7}{'final s':>9}{'naive s':>9}")
-        for n, w_ in wl.items():
-            lines.append(
-                f"{n:<14}{w_['bursts']:>7}{w_['bytes']:>9}{w_.get('pages_only_bytes', 0):>11}"
-                f"{w_['naive_bytes']:>9}{w_['refreshes']:>6}{w_['partial_refreshes']:>6}"
-                f"{w_['full_refreshes']:>6}{w_['naive_refreshes']:>7}"
-                f"{w_['time_to_final_ms'] / 1000:>9.1f}{w_['naive_time_to_final_ms'] / 1000:>9.1f}")
+    if r.get("workloads"):
+        lines += ["", epd_workloads.table(r)]
     return "\n".join(lines)
 
 
