@@ -11,15 +11,19 @@ class Controller:
     red_active_low = False  # the red plane's "on" bit (UC8151D/Adafruit: 0 = red)
     busy_active_low = False  # the BUSY pin's level while busy (UC8151D: low)
 
-    def __init__(self, width, height, full_s, partial_s, reset_s, clock=time.monotonic):
-        self.width, self.height = width, height
-        self.xbytes = (width + 7) // 8
+    size = (0, 0)  # the panel's width and height in pixels (subclasses)
+
+    def __init__(self, width=None, height=None, full_s=2.5, partial_s=0.4, reset_s=0.002,
+                 clock=time.monotonic):
+        self.width = width or self.size[0]
+        self.height = height or self.size[1]
+        self.xbytes = (self.width + 7) // 8
         self.full_s, self.partial_s, self.reset_s = full_s, partial_s, reset_s
         self.clock = clock
-        size = self.xbytes * height
+        nbytes = self.xbytes * self.height
         red_off = b"\xff" if self.red_active_low else b"\x00"
-        self.ram = [bytearray(b"\xff" * size), bytearray(red_off * size)]
-        self.visible = [bytearray(b"\xff" * size), bytearray(red_off * size)]
+        self.ram = [bytearray(b"\xff" * nbytes), bytearray(red_off * nbytes)]
+        self.visible = [bytearray(b"\xff" * nbytes), bytearray(red_off * nbytes)]
         self.busy_until = 0.0
         self.busy_stuck = False
         self.on_refresh = None  # called with (kind, window) after each refresh starts
@@ -31,6 +35,7 @@ class Controller:
         self.recorded = {}
         self.errors = []
         self.last_refresh_end = None
+        self._registers_reset()
 
     def hardware_reset(self):
         self.counters["resets"] += 1

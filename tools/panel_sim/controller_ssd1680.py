@@ -7,7 +7,6 @@ current RAM window), else mode 1 (full: everything). BUSY is held for the modell
 time. Voltage, LUT and other settings are accepted and recorded.
 """
 
-import time
 
 from .controller_base import Controller
 
@@ -33,12 +32,8 @@ RECORDED = {0x03, 0x04, 0x08, 0x0C, 0x18, 0x1A, 0x1C, 0x21, 0x2C, 0x32, 0x37, 0x
 
 class SSD1680(Controller):
     name = "SSD1680"
+    size = (122, 250)
     RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, red plane
-
-    def __init__(self, width=122, height=250, full_s=2.5, partial_s=0.4, reset_s=0.002,
-                 clock=time.monotonic):
-        super().__init__(width, height, full_s, partial_s, reset_s, clock)
-        self._registers_reset()
 
     # -- state ------------------------------------------------------------------------
     def _registers_reset(self):

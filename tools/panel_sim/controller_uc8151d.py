@@ -7,7 +7,6 @@ errors. DRF (0x12) shows the partial window in partial mode, else everything, an
 power on (PON 0x04). BUSY_N is low while busy. Deep sleep (0x07 with 0xA5) until reset.
 """
 
-import time
 
 from .controller_base import Controller
 
@@ -26,14 +25,10 @@ NAMES = {
 
 class UC8151D(Controller):
     name = "UC8151D"
+    size = (128, 296)
     RAM_COMMANDS = (0x10, 0x13)  # data start transmission 1 (black), 2 (red)
     red_active_low = True
     busy_active_low = True
-
-    def __init__(self, width=128, height=296, full_s=2.5, partial_s=0.4, reset_s=0.002,
-                 clock=time.monotonic):
-        super().__init__(width, height, full_s, partial_s, reset_s, clock)
-        self._registers_reset()
 
     def _registers_reset(self):
         self.cmd = None
