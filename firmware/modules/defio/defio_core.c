@@ -48,14 +48,6 @@ void defio_core_release(defio_inst_t *inst) {
     defio_claimed[inst - defio_table] = 0;
 }
 
-void defio_core_foreach_live(void (*fn)(defio_inst_t *inst)) {
-    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
-        if (defio_claimed[i] && LOAD(&defio_table[i].live)) {
-            fn(&defio_table[i]);
-        }
-    }
-}
-
 static size_t popcount_words(const uint32_t *bits, size_t nwords) {
     size_t n = 0;
     for (size_t i = 0; i < nwords; ++i) {

@@ -58,8 +58,6 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
 void defio_core_restore(defio_inst_t *inst, const uint32_t *bits);
 // Copy the dirty bitmap without clearing it; returns the number of pages set.
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
-// Run `fn` for every instance still live (soft reset).
-void defio_core_foreach_live(void (*fn)(defio_inst_t *inst));
 
 // Page maths (thread side).
 static inline bool defio_bit_get(const uint32_t *bits, size_t page) {
