@@ -174,3 +174,29 @@ report(shadow == bytes(b), s["callbacks"] > 20, s["errors"])
 d.deinit()
 """, timeout=120)
     assert vals == [(True, True, 0)]
+
+
+def test_no_round_is_delivered_before_its_delay(mp):
+    # Many short-lived instances, each written once and flushed by hand: with delay_ms far
+    # away the timer must never deliver one of these rounds by itself (the first round of
+    # an instance, whose start is written while the timer may already be looking). A second
+    # instance with delay_ms=0 keeps the timer busy meanwhile.
+    vals, _ = run(mp, """
+busy = defio.DeferredIO(P, lambda d, p: None, delay_ms=0)
+early = [0]
+def cb(d, pages):
+    if not flushing[0]:
+        early[0] += 1
+flushing = [False]
+for i in range(3000):
+    busy.buffer[0] = i & 255
+    d = defio.DeferredIO(P, cb, delay_ms=100000)
+    d.buffer[i % P] = 1
+    flushing[0] = True
+    d.flush()
+    flushing[0] = False
+    d.deinit()
+busy.deinit()
+report(early[0])
+""", timeout=300)
+    assert vals == [0]

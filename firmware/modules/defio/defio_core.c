@@ -63,7 +63,7 @@ static size_t bitmap_words(const defio_inst_t *inst) {
 size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
     // Close the round first: a fault from here on opens the next one (and arms the timer),
     // so a page written while we take is either in `bits` or in the next round.
-    STORE(&inst->armed, 0);
+    STORE(&inst->armed, DEFIO_ROUND_CLOSED);
     size_t nwords = bitmap_words(inst);
     for (size_t i = 0; i < nwords; ++i) {
         bits[i] = XCHG(&inst->dirty[i], 0);
@@ -73,9 +73,15 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
     return popcount_words(bits, nwords);
 }
 
+// Open a round unless one is open: only the first write of a round gets the CAS, and it
+// notes the start before the timer can see the round open (the timer may run on another
+// core, or preempt the thread between the two stores).
 static void arm_round(defio_inst_t *inst) {
-    if (XCHG(&inst->armed, 1) == 0) {
+    uint32_t closed = DEFIO_ROUND_CLOSED;
+    if (__atomic_compare_exchange_n(&inst->armed, &closed, DEFIO_ROUND_OPENING, false,
+        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         STORE(&inst->round_start_ms, defio_backend_ticks_ms());
+        STORE(&inst->armed, DEFIO_ROUND_OPEN);
         defio_backend_wake_timer();
     }
 }
@@ -140,15 +146,26 @@ bool defio_core_fault(uintptr_t addr) {
     return true;
 }
 
+// The start of the open round. A take and the next round's first fault may come between
+// the loads: the start is accepted only if an open round still has it.
+static bool round_open_since(defio_inst_t *inst, uint32_t *start) {
+    if (LOAD(&inst->armed) != DEFIO_ROUND_OPEN) {
+        return false;
+    }
+    *start = LOAD(&inst->round_start_ms);
+    return LOAD(&inst->armed) == DEFIO_ROUND_OPEN && LOAD(&inst->round_start_ms) == *start;
+}
+
 uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
     uint32_t next = UINT32_MAX;
     *scheduled = false;
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         defio_inst_t *inst = &defio_table[i];
-        if (!LOAD(&inst->live) || !LOAD(&inst->armed) || LOAD(&inst->due)) {
+        uint32_t start;
+        if (!LOAD(&inst->live) || LOAD(&inst->due) || !round_open_since(inst, &start)) {
             continue;
         }
-        uint32_t elapsed = now_ms - LOAD(&inst->round_start_ms);
+        uint32_t elapsed = now_ms - start;
         if ((int32_t)elapsed < 0) {
             // The round opened after the caller read now_ms (a fault preempted the timer).
             elapsed = 0;

@@ -20,6 +20,12 @@
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
 
+// Round states (defio_inst_t.armed). OPENING: the first fault is noting the start time; the
+// timer looks only at OPEN rounds.
+#define DEFIO_ROUND_CLOSED (0)
+#define DEFIO_ROUND_OPENING (1)
+#define DEFIO_ROUND_OPEN (2)
+
 typedef struct _defio_inst_t {
     // Written by the thread before `live` is set (release), read-only while live.
     uintptr_t base;         // first byte of the protected memory, page aligned
@@ -33,7 +39,7 @@ typedef struct _defio_inst_t {
 
     // Shared with the fault handler and the timer: atomic operations only.
     volatile uint32_t live;             // 1 while the instance is protected and tracked
-    volatile uint32_t armed;            // a round is open: set by its first fault, cleared by take
+    volatile uint32_t armed;            // DEFIO_ROUND_*: opened by its first fault, closed by take
     volatile uint32_t round_start_ms;   // time of the first fault of the open round
     volatile uint32_t due;              // the timer scheduled the flush; cleared when it runs
     volatile uint32_t dirty[DEFIO_BITMAP_WORDS];
