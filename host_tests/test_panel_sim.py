@@ -31,8 +31,11 @@ class Device:
 
     def request(self, ftype, payload=b""):
         self.send(ftype, payload)
-        while True:
-            frames = self.dec.feed(self.sock.recv(4096))
+        while True:  # bounded: recv times out after 5 s, a closed peer raises below
+            data = self.sock.recv(4096)
+            if not data:
+                raise ConnectionError("the simulator closed the connection")
+            frames = self.dec.feed(data)
             if frames:
                 return frames[0][:2]
 
