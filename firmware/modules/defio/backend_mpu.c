@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "py/gc.h"
 #include "py/mpconfig.h"
 #include "py/mphal.h"
 
@@ -124,13 +123,6 @@ static bool pool_take(size_t len, size_t page_size, void **mem) {
 }
 
 int defio_backend_alloc(size_t len, size_t page_size, void **mem, const char **why) {
-    if (pool_take(len, page_size, mem)) {
-        return 0;
-    }
-    // Instances that were deinited and dropped keep their memory until the GC collects
-    // them (a stale view must never reach a newer instance): collect, as the heap does,
-    // and try once more.
-    gc_collect();
     if (pool_take(len, page_size, mem)) {
         return 0;
     }
