@@ -81,7 +81,7 @@ test-host: $(UNIX_FW) $(PYLIB)
 
 test-firmware: $(FIRMWARE) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
-		--ignore host_tests/test_unix_only.py
+		--ignore host_tests/test_unix_only.py --ignore host_tests/test_unix_threads.py
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
