@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
+#   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
 
@@ -28,7 +29,7 @@ FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
-	distclean
+	distclean soak
 
 all: unix
 
@@ -82,6 +83,16 @@ test-host: $(UNIX_FW) $(PYLIB)
 test-firmware: $(FIRMWARE) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
 		--ignore host_tests/test_unix_only.py --ignore host_tests/test_unix_threads.py
+
+# The long randomized no-lost-update soak (make test runs a short one): SOAK_SEED=n repeats
+# a run, SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS set its length.
+SOAK_HOST_ROUNDS ?= 10000
+SOAK_FW_ROUNDS ?= 2000
+soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
+	SOAK_ROUNDS=$(SOAK_HOST_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
+		host_tests/test_soak.py
+	SOAK_ROUNDS=$(SOAK_FW_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider --target qemu \
+		host_tests/test_soak.py
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
