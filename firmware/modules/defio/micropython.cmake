@@ -35,7 +35,7 @@ elseif(DEFIO_BACKEND STREQUAL "mprotect")
         ${CMAKE_CURRENT_LIST_DIR}/backend_mprotect.c
         ${CMAKE_CURRENT_LIST_DIR}/host_read_wrap.c
     )
-    target_link_options(usermod_defio INTERFACE -Wl,--wrap=read)
+    target_link_options(usermod_defio INTERFACE -Wl,--wrap=read -Wl,--wrap=mp_deinit)
 else()
     message(FATAL_ERROR "defio: DEFIO_BACKEND must be mpu or mprotect, not ${DEFIO_BACKEND}")
 endif()

@@ -12,9 +12,9 @@ CFLAGS_USERMOD += -I$(DEFIO_MOD_DIR)
 
 ifeq ($(DEFIO_BACKEND),mprotect)
 SRC_USERMOD_C += $(DEFIO_MOD_DIR)/backend_mprotect.c
-# Kernel writes (read() into d.buffer) take the fault path first: see host_read_wrap.c.
+# Kernel writes (read() into d.buffer) and delivery at exit: see host_read_wrap.c.
 SRC_USERMOD_C += $(DEFIO_MOD_DIR)/host_read_wrap.c
-LDFLAGS_USERMOD += -Wl,--wrap=read
+LDFLAGS_USERMOD += -Wl,--wrap=read -Wl,--wrap=mp_deinit
 else ifeq ($(DEFIO_BACKEND),mpu)
 SRC_USERMOD_C += $(DEFIO_MOD_DIR)/defio_mcu.c
 SRC_USERMOD_C += $(DEFIO_MOD_DIR)/backend_pmsav6.c
