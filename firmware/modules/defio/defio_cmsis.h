@@ -14,7 +14,7 @@ typedef struct {
     volatile uint32_t AIRCR;
     volatile uint32_t SCR;
     volatile uint32_t CCR;
-    volatile uint8_t SHPR[12];  // priority of system handler 4 + n (SHPR1 is ARMv7-M/v8-M only)
+    volatile uint32_t SHPR[3];  // SHPR1-3, word access (ARMv6-M has SHPR2 and SHPR3 only)
     volatile uint32_t SHCSR;    // 0xe000ed24, ARMv7-M/v8-M Mainline from here on
     volatile uint32_t CFSR;
     volatile uint32_t HFSR;
@@ -49,15 +49,17 @@ typedef struct {
 #define DEFIO_MPU ((defio_mpu_t *)0xe000ed90)
 #define DEFIO_NVIC_ISER(n) (*(volatile uint32_t *)(0xe000e100 + 4 * (n)))
 #define DEFIO_NVIC_ICER(n) (*(volatile uint32_t *)(0xe000e180 + 4 * (n)))
-#define DEFIO_NVIC_IPR(irq) (*(volatile uint8_t *)(0xe000e400 + (irq)))
+#define DEFIO_NVIC_ISPR(n) (*(volatile uint32_t *)(0xe000e200 + 4 * (n)))
+#define DEFIO_NVIC_IPR(n) (*(volatile uint32_t *)(0xe000e400 + 4 * (n))) // word access
 
-// System handler numbers for SHPR (exception number - 4).
-#define DEFIO_SHPR_MEMMANAGE (0)
-#define DEFIO_SHPR_BUSFAULT (1)
-#define DEFIO_SHPR_USAGEFAULT (2)
-#define DEFIO_SHPR_SVCALL (7)
-#define DEFIO_SHPR_PENDSV (10)
-#define DEFIO_SHPR_SYSTICK (11)
+// Set the priority byte of exception `exc` (>= 4: system handlers; >= 16: IRQ exc - 16) with
+// word accesses, which every profile allows.
+static inline void defio_set_priority(uint32_t exc, uint8_t pri) {
+    volatile uint32_t *reg = exc >= 16 ? &DEFIO_NVIC_IPR((exc - 16) / 4)
+        : &((volatile uint32_t *)0xe000ed18)[(exc - 4) / 4];
+    uint32_t shift = (exc % 4) * 8;
+    *reg = (*reg & ~(0xffu << shift)) | ((uint32_t)pri << shift);
+}
 
 #define DEFIO_ICSR_PENDSVSET (1u << 28)
 #define DEFIO_AIRCR_VECTKEY (0x05fau << 16)

@@ -15,7 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Limits, overridable per port or board with -D: instances alive at once, pages each.
+// Limits, overridable per port or board with -D: instances alive at once, pages each (the
+// sizes of the tables; a backend may allow fewer at run time: defio_backend_max_*). On a
+// Cortex-M they follow from the MPU and the pool: defio_mcu_limits.h.
+#ifdef DEFIO_MCU
+#include "defio_mcu_limits.h"
+#endif
 #ifndef DEFIO_MAX_INSTANCES
 #define DEFIO_MAX_INSTANCES (8)
 #endif
