@@ -37,6 +37,7 @@ class QemuTarget:
 
     def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True, icount=False,
                  pylib=False):
+        self.board = board
         self.qemu = QemuLauncher(board, repl="pty", panel=panel, icount=icount).start()
         self.pylib = pylib
         self.device = self.qemu.repl_pty
