@@ -22,6 +22,9 @@ from mpscript import run
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+# STM r5!, {r1, r2, r3, r6}, all four holding the value.
+STM4 = "add(r5, r0, r1)\nmov(r1, r2)\nmov(r3, r2)\nmov(r6, r2)\ndata(2, 0xc000 | (5 << 8) | 0x4e)"
+
 # asm: r0 = buffer address, r1 = offset, r2 = value. Each case: (name, body, pages before
 # the store that are already open, expected pages, (offset, size, value) stored).
 CASES = [
@@ -47,12 +50,10 @@ CASES = [
     ("stm_one_page", "add(r5, r0, r1)\nmov(r1, r2)\ndata(2, 0xc000 | (5 << 8) | 0x06)",
      1024 + 64, [], [1], (1024 + 64, 8, 0x1122334411223344)),
     # STM r5!, {r1, r2, r3, r6}: 8 bytes at the end of page 0, 8 at the start of page 1
-    ("stm_two_pages", "add(r5, r0, r1)\nmov(r1, r2)\nmov(r3, r2)\nmov(r6, r2)\n"
-     "data(2, 0xc000 | (5 << 8) | 0x4e)",
+    ("stm_two_pages", STM4,
      1024 - 8, [], [0, 1], (1024 - 8, 16, 0x11223344112233441122334411223344)),
     # The same with page 0 already open: the fault is on page 1 only.
-    ("stm_second_page", "add(r5, r0, r1)\nmov(r1, r2)\nmov(r3, r2)\nmov(r6, r2)\n"
-     "data(2, 0xc000 | (5 << 8) | 0x4e)",
+    ("stm_second_page", STM4,
      1024 - 8, [0], [0, 1], (1024 - 8, 16, 0x11223344112233441122334411223344)),
 ]
 
