@@ -37,6 +37,11 @@
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
 
+// Attribute of the functions the fault handler runs (a port may need them in RAM).
+#ifndef DEFIO_FAULT_PATH
+#define DEFIO_FAULT_PATH
+#endif
+
 // Round states (defio_inst_t.armed). OPENING: the first fault is noting the start time; the
 // timer looks only at OPEN rounds.
 #define DEFIO_ROUND_CLOSED (0)
