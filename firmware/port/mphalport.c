@@ -145,6 +145,10 @@ uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
     return ret;
 }
 
+// The SysTick count alone repeats when QEMU reads it twice within one of its timer updates
+// (random.seed() twice in a row gave the same sequence now and then): mix in a call count.
 uint32_t port_random_seed(void) {
-    return mp_hal_ticks_cpu();
+    static uint32_t calls;
+    calls += 1;
+    return mp_hal_ticks_cpu() ^ (calls * 0x9e3779b9u);
 }
