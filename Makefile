@@ -92,7 +92,8 @@ test-host: $(UNIX_FW) $(PYLIB)
 # contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
 QEMU_DEFIO_TESTS := host_tests/test_contract_*.py host_tests/test_firmware.py \
 	host_tests/test_mcu_*.py
-QEMU_TESTS_MPS2_AN385 := host_tests --ignore host_tests/test_unix_only.py
+QEMU_TESTS_MPS2_AN385 := host_tests --ignore host_tests/test_unix_only.py \
+	--ignore host_tests/test_unix_threads.py
 test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
 	@for b in $(QEMU_BOARDS); do \
 		echo "test-firmware: $$b"; \

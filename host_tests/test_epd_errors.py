@@ -140,7 +140,7 @@ report(live.dio.pending() != [], live.stats()['errors'])
     assert len(msgs) == 2 and all("panel" in m for m in msgs), msgs
     assert pending and errors == 2  # the pages wait for a panel to come back
     # At exit defio delivers once more (deliver on close); with no panel it says so.
-    assert "defio: callback raised at exit" in text, text
+    assert "defio: callback raised while closing" in text, text
 
 
 def test_round_waits_for_the_apps_own_panel_transaction(mp, sim):

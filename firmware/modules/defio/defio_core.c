@@ -88,13 +88,15 @@ DEFIO_FAULT_PATH static void arm_round(defio_inst_t *inst) {
     }
 }
 
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms) {
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms, bool arm) {
     STORE(&inst->retry_ms, retry_ms);
     size_t nwords = bitmap_words(inst);
     for (size_t i = 0; i < nwords; ++i) {
         OR(&inst->dirty[i], bits[i]);
     }
-    arm_round(inst);
+    if (arm) {
+        arm_round(inst);
+    }
 }
 
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits) {

@@ -83,9 +83,9 @@ void defio_core_release(defio_inst_t *inst);
 // Take and clear the dirty bitmap (closing the round); returns the number of pages taken.
 // The caller write-protects exactly the taken pages afterwards.
 size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
-// Put pages back (a failed delivery) and open a round for them if none is open; the round
-// waits max(delay_ms, retry_ms).
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms);
+// Put pages back (a failed delivery). With `arm`, open a round for them if none is open;
+// the rounds wait max(delay_ms, retry_ms) until a delivery succeeds.
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms, bool arm);
 // Copy the dirty bitmap without clearing it; returns the number of pages set.
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
 // A new delay for the instance, applied to the open round too.
