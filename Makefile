@@ -22,11 +22,20 @@ UNIX_FLAGS := BUILD=$(BUILD)/unix USER_C_MODULES=$(TOP)/firmware/modules \
 UNIX_FW := $(BUILD)/unix/micropython
 DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 
-# The board `make run`, `make firmware` and `make bench` use: a folder of boards/, or unix.
+# The board `make run`, `make firmware` and `make bench` use: a folder of boards/, a build
+# variant below, or unix.
 BOARD ?= MPS2_AN385
 FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
 FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
-PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
+
+# The QEMU boards `make test` builds and tests (each one's suites: QEMU_TESTS_<name>).
+# MPS2_AN505_R8 is a build variant: the AN505 with defio held to 8 MPU regions (the count
+# of an RP2350), to test the PMSAv8 backend when regions run out.
+QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505 MPS2_AN505_R8
+FW_VARIANT_MPS2_AN505_R8 := BOARD=MPS2_AN505 DEFIO_MPU_REGIONS=8
+fw_args = $(or $(FW_VARIANT_$(1)),BOARD=$(1))
+fw_board = $(patsubst BOARD=%,%,$(firstword $(call fw_args,$(1))))
+PORT_SRC := $(wildcard $(TOP)/firmware/port/*)
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
 	distclean soak
@@ -80,9 +89,18 @@ test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
 		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py
 
-test-firmware: $(FIRMWARE) $(PYLIB)
-	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
-		--ignore host_tests/test_unix_only.py --ignore host_tests/test_unix_threads.py
+# On the AN385 every test (the e-paper side too); on the other boards the defio suites: the
+# contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
+QEMU_DEFIO_TESTS := host_tests/test_contract_*.py host_tests/test_firmware.py \
+	host_tests/test_mcu_*.py
+QEMU_TESTS_MPS2_AN385 := host_tests --ignore host_tests/test_unix_only.py \
+	--ignore host_tests/test_unix_threads.py
+test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
+	@for b in $(QEMU_BOARDS); do \
+		echo "test-firmware: $$b"; \
+		tests="$(QEMU_TESTS_MPS2_AN385)"; [ $$b = MPS2_AN385 ] || tests="$(QEMU_DEFIO_TESTS)"; \
+		$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu --board $$b $$tests || exit 1; \
+	done
 
 # The long randomized no-lost-update soak (make test runs a short one): SOAK_SEED=n repeats
 # a run, SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS set its length.
@@ -99,9 +117,11 @@ soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 bench: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD)
 
-test-upstream: $(UNIX_FW) $(FIRMWARE)
+# MicroPython's suite on the Unix build and on each QEMU board (not on build variants).
+UPSTREAM_QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505
+test-upstream: $(UNIX_FW) $(foreach b,$(UPSTREAM_QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf)
 	tools/run-upstream-tests unix $(UNIX_FW)
-	tools/run-upstream-tests qemu
+	@for b in $(UPSTREAM_QEMU_BOARDS); do tools/run-upstream-tests qemu $$b || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
@@ -109,18 +129,22 @@ clean:
 distclean: clean
 	rm -rf deps .venv
 
-# --- firmware: our Cortex-M port, booted in QEMU -------------------------------------
-#   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf
+# --- firmware: the QEMU MPS2 port, booted in QEMU --------------------------------------
+#   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf (MPS2_AN385,
+#                                         MPS2_AN385_V6M, MPS2_AN505, MPS2_AN505_R8)
 #   make repl                          boot it in QEMU, REPL on this terminal (Ctrl-A X quits)
 #   make test-firmware                 our whole suite against it in QEMU
 
 .PHONY: firmware repl
 firmware: $(FIRMWARE)
-$(FIRMWARE): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
-	@echo "building the $(BOARD) firmware with defio -> $@"
-	@mkdir -p $(BUILD)/$(FW_BOARD)
-	@$(MAKE) -C $(TOP)/firmware/port BOARD=$(FW_BOARD) BUILD=$(BUILD)/$(FW_BOARD) -j$(JOBS) \
-		>$(BUILD)/$(FW_BOARD).log 2>&1 || (tail -40 $(BUILD)/$(FW_BOARD).log; exit 1)
+.SECONDEXPANSION:
+$(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf: $(SETUP_STAMP) \
+		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) \
+		$$(wildcard $(TOP)/boards/$$(call fw_board,$$*)/*)
+	@echo "building the $* firmware with defio -> $@"
+	@mkdir -p $(BUILD)/$*
+	@$(MAKE) -C $(TOP)/firmware/port $(call fw_args,$*) BUILD=$(BUILD)/$* -j$(JOBS) \
+		>$(BUILD)/$*.log 2>&1 || (tail -40 $(BUILD)/$*.log; exit 1)
 	@arm-none-eabi-size $@
 
 repl: $(FIRMWARE)

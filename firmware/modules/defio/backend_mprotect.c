@@ -45,6 +45,14 @@ size_t defio_backend_page_size_default(void) {
     return defio_backend_page_size_min();
 }
 
+size_t defio_backend_max_instances(void) {
+    return DEFIO_MAX_INSTANCES;
+}
+
+size_t defio_backend_max_pages(void) {
+    return DEFIO_MAX_PAGES;
+}
+
 uint32_t defio_backend_ticks_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -15,7 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Limits, overridable per port or board with -D: instances alive at once, pages each.
+// Limits, overridable per port or board with -D: instances alive at once, pages each (the
+// sizes of the tables; a backend may allow fewer at run time: defio_backend_max_*). On a
+// Cortex-M they follow from the MPU and the pool: defio_mcu_limits.h.
+#ifdef DEFIO_MCU
+#include "defio_mcu_limits.h"
+#endif
 #ifndef DEFIO_MAX_INSTANCES
 #define DEFIO_MAX_INSTANCES (8)
 #endif
@@ -31,6 +36,11 @@
 #define DEFIO_DELAY_MS_MAX (0x3fffffffu)
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
+
+// Attribute of the functions the fault handler runs (a port may need them in RAM).
+#ifndef DEFIO_FAULT_PATH
+#define DEFIO_FAULT_PATH
+#endif
 
 // Round states (defio_inst_t.armed). OPENING: the first fault is noting the start time; the
 // timer looks only at OPEN rounds.

@@ -379,11 +379,11 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
             MP_ERROR_TEXT("defio: page_size must be 0 or a power of two >= %u"), (unsigned)min);
     }
     size_t npages = defio_pages_for(size, shift);
-    if (npages > DEFIO_MAX_PAGES) {
+    if (npages > defio_backend_max_pages()) {
         mp_raise_msg_varg(&mp_type_MemoryError,
             MP_ERROR_TEXT("defio: size %lu needs %lu pages of %lu bytes; an instance tracks at most %u"),
             (unsigned long)size, (unsigned long)npages, (unsigned long)page_size,
-            (unsigned)DEFIO_MAX_PAGES);
+            (unsigned)defio_backend_max_pages());
     }
 
     // Python objects first, so a MemoryError here leaks no slot and no backend memory.
@@ -648,9 +648,9 @@ static mp_obj_t defio_module_getattr(mp_obj_t attr) {
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_PAGE_SIZE_DEFAULT)) {
         return MP_OBJ_NEW_SMALL_INT(defio_backend_page_size_default());
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_MAX_INSTANCES)) {
-        return MP_OBJ_NEW_SMALL_INT(DEFIO_MAX_INSTANCES);
+        return MP_OBJ_NEW_SMALL_INT(defio_backend_max_instances());
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_MAX_PAGES)) {
-        return MP_OBJ_NEW_SMALL_INT(DEFIO_MAX_PAGES);
+        return MP_OBJ_NEW_SMALL_INT(defio_backend_max_pages());
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_BACKEND)) {
         return mp_obj_new_str(defio_backend_name, strlen(defio_backend_name));
     }
