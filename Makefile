@@ -87,7 +87,8 @@ lint: $(SETUP_STAMP)
 
 test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
-		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py
+		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py \
+		--ignore-glob 'host_tests/test_mcu_*.py'
 
 # On the AN385 every test (the e-paper side too); on the other boards the defio suites: the
 # contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
