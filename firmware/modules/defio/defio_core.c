@@ -80,6 +80,12 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
 // notes the start before the timer can see the round open (the timer may run on another
 // core, or preempt the thread between the two stores).
 DEFIO_FAULT_PATH static void arm_round(defio_inst_t *inst) {
+    // Most faults find the round open already: a plain load, no exclusive access. (Seeing
+    // it open while a take is closing it is fine: the take closes the round before it takes
+    // the bitmap, so it takes the bit this fault set just before.)
+    if (LOAD(&inst->armed) != DEFIO_ROUND_CLOSED) {
+        return;
+    }
     uint32_t closed = DEFIO_ROUND_CLOSED;
     if (__atomic_compare_exchange_n(&inst->armed, &closed, DEFIO_ROUND_OPENING, false,
         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
