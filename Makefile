@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
+#   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
 
@@ -37,7 +38,7 @@ fw_board = $(patsubst BOARD=%,%,$(firstword $(call fw_args,$(1))))
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*)
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
-	distclean
+	distclean soak
 
 all: unix
 
@@ -100,6 +101,16 @@ test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
 		tests="$(QEMU_TESTS_MPS2_AN385)"; [ $$b = MPS2_AN385 ] || tests="$(QEMU_DEFIO_TESTS)"; \
 		$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu --board $$b $$tests || exit 1; \
 	done
+
+# The long randomized no-lost-update soak (make test runs a short one): SOAK_SEED=n repeats
+# a run, SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS set its length.
+SOAK_HOST_ROUNDS ?= 10000
+SOAK_FW_ROUNDS ?= 2000
+soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
+	SOAK_ROUNDS=$(SOAK_HOST_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
+		host_tests/test_soak.py
+	SOAK_ROUNDS=$(SOAK_FW_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider --target qemu \
+		host_tests/test_soak.py
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from mpscript import run
+from target_qemu import FRIENDLY_PROMPT
 
 
 @pytest.fixture
@@ -95,8 +96,9 @@ d.buffer[3000] = 1
 print("pending", d.pending())
 """)
     assert res.out == "pending [0, 2]\n"
-    # run() soft-resets first: the round is dropped, no callback and no fault follow, and the
-    # whole pool and every MPU region are free again.
+    # run() soft-resets first: the pending round is delivered once while resetting (deliver
+    # on close), then no callback and no fault follow, and the whole pool and every MPU
+    # region are free again.
     vals, text = run(fw.run, """
 time.sleep_ms(500)
 ds = [defio.DeferredIO(8 * P, record, delay_ms=0) for i in range(defio.MAX_INSTANCES)]
@@ -107,8 +109,71 @@ report(len(ds), len(log))
 for d in ds:
     d.deinit()
 """)
+    assert fw.reset_output.count("CALLBACK [0, 2]") == 1, fw.reset_output
     assert vals == [(limits["instances"], limits["instances"])]
     assert "CALLBACK" not in text
+
+
+def test_soft_reset_reports_a_raising_callback_once(fw):
+    fw.run("""
+import defio
+def bad(d, pages):
+    raise RuntimeError("panel gone")
+d = defio.DeferredIO(4096, bad, delay_ms=100000)
+d.buffer[0] = 1
+""")
+    assert fw.run("print('next')").out == "next\n"
+    assert fw.reset_output.count("RuntimeError: panel gone") == 1, fw.reset_output
+    assert "while closing" in fw.reset_output
+
+
+def test_ctrl_c_reaches_a_callback_that_never_returns(fw):
+    """Issue 9, defect 8: a callback spinning forever still yields to Ctrl-C; the program
+    gets the KeyboardInterrupt and the pages stay pending."""
+    assert fw.run("print('ready')").out == "ready\n"
+    fw._soft_reset()
+    fw._write(b"""
+import defio, time
+spun = []
+def spin(d, pages):
+    if spun:
+        return                 # the delivery at the next soft reset returns at once
+    spun.append(1)
+    print("in callback")
+    while True:
+        pass
+d = defio.DeferredIO(2048, spin, delay_ms=0)
+d.buffer[0] = 1
+try:
+    time.sleep_ms(30000)
+except KeyboardInterrupt:
+    print("interrupted", d.pending())
+\x04""")
+    fw._read_until(b"in callback", 10)
+    fw._write(b"\x03")
+    data, crashed = fw._read_until(b"\x04>", 10)
+    assert not crashed
+    assert b"interrupted [0]" in data, data
+
+
+def test_raw_repl_idle_stays_clean_while_a_callback_fails(fw, tmp_path):
+    """Issue 9, defect 15: a failing callback must not print into the idle raw REPL,
+    which would break mpremote's protocol (fs cp hung)."""
+    fw.run("""
+import defio
+def bad(d, pages):
+    raise RuntimeError("failing at the idle REPL")
+d = defio.DeferredIO(2048, bad, delay_ms=0)
+d.buffer[0] = 1
+""")
+    time.sleep(0.5)
+    src = tmp_path / "payload.txt"
+    src.write_text("copied while a callback fails\n")
+    r = fw.mpremote("resume", "fs", "cp", str(src), ":payload.txt", "+",
+                    "resume", "fs", "cat", ":payload.txt")
+    assert r.returncode == 0, r.stderr
+    assert "copied while a callback fails" in r.stdout
+    fw.mpremote("resume", "fs", "rm", ":payload.txt")
 
 
 def test_mpu_region_exhaustion_is_enomem_and_recovers(fw):
@@ -168,18 +233,18 @@ except MemoryError as e:
     assert 2 <= count < limits["instances"]
 
 
-def test_rounds_run_while_the_repl_is_idle(fw):
-    res = fw.run("""
-import defio
-def cb(d, pages):
-    print("IDLE-CALLBACK", pages)
-d = defio.DeferredIO(2048, cb, delay_ms=100)
-d.buffer[1500] = 1
-""")
-    assert res.returncode == 0 and "IDLE-CALLBACK" not in res.out
-    time.sleep(0.6)
+def test_rounds_run_while_the_friendly_repl_is_idle(fw):
+    fw.run("print('ready')")
+    fw._write(b"\x02")                 # leave the raw REPL: the REPL a person sees
+    fw._read_until(FRIENDLY_PROMPT, 10)
+    fw._write(b"import defio\r")
+    fw._write(b"d = defio.DeferredIO(2048, lambda d, p: print('IDLE-CALLBACK', p), "
+              b"delay_ms=100)\r")
+    fw._write(b"d.buffer[1500] = 1\r")
+    time.sleep(0.8)
     idle = fw._drain(0.2).decode()
-    assert "IDLE-CALLBACK [1]" in idle
+    fw._raw = False                     # the next run enters the raw REPL again
+    assert "IDLE-CALLBACK [1]" in idle, idle
 
 
 def test_ctrl_c_interrupts_a_running_script(fw):

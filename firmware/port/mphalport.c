@@ -10,6 +10,7 @@
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/stream.h"
+#include "shared/runtime/pyexec.h"
 
 #include "cortexm.h"
 #include "defio_mcu.h"
@@ -114,14 +115,21 @@ void mp_hal_delay_us(mp_uint_t us) {
 }
 
 // stdin: wait for the RX ring, running scheduled callbacks while idle (so defio rounds
-// are delivered while the REPL waits for input, unlike upstream's qemu port).
+// are delivered while the REPL waits for input, unlike upstream's qemu port). Not while the
+// raw REPL waits for its next command: a callback printing there would break the protocol
+// of the tool on the other side (mpremote); its rounds run when the next command does.
+// (pyexec sets the interrupt character only while code runs.)
 int mp_hal_stdin_rx_chr(void) {
     for (;;) {
         int c = port_uart_rx_get(&port_uart0);
         if (c >= 0) {
             return c;
         }
-        mp_event_wait_indefinite();
+        if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL && mp_interrupt_char < 0) {
+            __asm volatile ("wfi");
+        } else {
+            mp_event_wait_indefinite();
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include "py/binary.h"
 #include "py/gc.h"
 #include "py/mperrno.h"
+#include "py/mphal.h"
 #include "py/objarray.h"
 #include "py/objint.h"
 #include "py/runtime.h"
@@ -565,6 +566,9 @@ static void close_instance(defio_obj_t *self) {
 }
 
 void defio_deinit_all(void) {
+    // A callback that hangs while closing can still be interrupted with Ctrl-C (after
+    // the REPL or the program has stopped listening for it).
+    mp_hal_set_interrupt_char(3); // Ctrl-C
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         mp_obj_t obj = MP_STATE_PORT(defio_live)[i];
         if (obj == MP_OBJ_NULL) {
@@ -579,6 +583,7 @@ void defio_deinit_all(void) {
             stop(MP_OBJ_TO_PTR(obj));
         }
     }
+    mp_hal_set_interrupt_char(-1);
 }
 
 static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
