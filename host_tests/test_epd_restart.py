@@ -78,3 +78,122 @@ def test_panel_replaced_mid_refresh_gets_the_whole_image(mp, sim, target, tmp_pa
     finally:
         for s in new[:1]:
             s.stop()
+
+
+# Faults injected from the device itself (FAULT frames, lib/panel_link.py): they happen at a
+# known point of the frame stream, the same on both targets.
+F_POWER_LOSS, F_DROP, F_STICK_BUSY, F_RECONNECT = 1, 3, 5, 8
+
+FLUSH_UNTIL_OK = """
+def flush_until_ok(ms=20000):
+    errors = []
+    def attempt():
+        try:
+            live.flush()
+            return True
+        except OSError as e:
+            errors.append(str(e))
+            return False
+    wait_for(attempt, ms)
+    return errors
+"""
+
+
+@pytest.mark.parametrize("kind", ["ssd1680", "uc8151d"])
+def test_power_loss_between_updates_gets_the_whole_image(mp, tmp_path, pylib, target, kind):
+    sim = start_sim(tmp_path, kind, target=target)
+    body = FLUSH_UNTIL_OK + f"""
+d = make({kind!r}); ref = make_ref({kind!r})
+live = defio_epd.attach(d, delay_ms=10000)
+for x in (d, ref): x.fill(E.WHITE); x.text("before", 5, 5, E.BLACK); x.fill_rect(9, 60, 30, 9, E.RED)
+live.flush()
+panel_link.get().fault({F_POWER_LOSS}, 0)      # the panel loses power (RAM gone, image kept)
+for x in (d, ref): x.pixel(3, 3, E.BLACK)       # a 1-row change
+errors = flush_until_ok()
+report(planes(ref), live.stats(), errors)
+"""
+    try:
+        (expected, stats, errors), = run(mp, sim, body)[0]
+        assert shows(sim, expected) == ""
+        assert errors == [] and stats["panel_restarts"] == 1
+        assert [r["kind"] for r in sim.refresh_log] == ["full", "full"]
+        assert sim.controller.counters["power_losses"] == 1
+    finally:
+        sim.stop()
+
+
+def test_flush_with_nothing_pending_still_checks_the_panel(mp, sim):
+    body = f"""
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000)
+for x in (d, ref): x.fill(E.WHITE); x.text("kept", 5, 5, E.BLACK)
+live.flush()
+panel_link.get().fault({F_POWER_LOSS}, 0)
+n = live.flush()                                 # nothing was drawn since
+report(planes(ref), live.stats(), n, live.flush())
+"""
+    (expected, stats, n, again), = run(mp, sim, body)[0]
+    assert shows(sim, expected) == ""
+    assert (n, again) == (0, 0) and stats["panel_restarts"] == 1
+    assert stats["full_refreshes"] == 2 and sim.controller.counters["full_refreshes"] == 2
+
+
+def test_app_putting_the_panel_to_sleep_is_detected(mp, sim):
+    # Adafruit's power_down() sends deep sleep: every later command would be ignored.
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000)
+for x in (d, ref): x.fill(E.WHITE); x.text("awake", 5, 5, E.BLACK)
+live.flush()
+d.power_down()
+for x in (d, ref): x.text("after sleep", 5, 80, E.RED)
+live.flush()
+report(planes(ref), live.stats())
+"""
+    (expected, stats), = run(mp, sim, body)[0]
+    assert shows(sim, expected) == ""
+    assert stats["panel_restarts"] == 1 and stats["full_refreshes"] == 2
+    assert sim.controller.counters["ignored_in_deep_sleep"] == 0
+
+
+@pytest.mark.parametrize("fault, args", [
+    ("drop", (F_DROP, 2, 3)),            # three frames of the update never arrive
+    ("reconnect", (F_RECONNECT, 4)),     # the connection drops and comes back mid-update
+])
+def test_lost_frames_are_detected_and_everything_resent(mp, sim, fault, args):
+    body = FLUSH_UNTIL_OK + f"""
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=1000)
+panel_link.get().reply_timeout_ms = 1500
+for x in (d, ref): x.fill(E.WHITE); x.text("one", 5, 5, E.BLACK)
+live.flush()
+panel_link.get().fault(*{args!r})
+for x in (d, ref): x.text("two", 5, 30, E.BLACK); x.fill_rect(60, 100, 20, 40, E.RED)
+errors = flush_until_ok()
+report(planes(ref), live.stats(), errors)
+"""
+    (expected, stats, errors), = run(mp, sim, body, errors_ok=True)[0]
+    assert shows(sim, expected) == ""
+    assert len(errors) >= 1 and all("panel" in e for e in errors), errors
+    assert stats["errors"] == len(errors)
+    assert sim.refresh_log[-1]["kind"] == "full"
+    assert sim.faults_fired == {fault: 1}
+
+
+def test_busy_timeout_makes_the_next_update_a_full_one(mp, sim):
+    body = FLUSH_UNTIL_OK + f"""
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=200)
+for x in (d, ref): x.fill(E.WHITE); x.text("one", 5, 5, E.BLACK)
+live.flush()
+panel_link.get().fault({F_STICK_BUSY}, 1500)     # the next refresh hangs for 1.5 s
+for x in (d, ref): x.text("two", 5, 30, E.BLACK)
+errors = flush_until_ok()
+report(planes(ref), live.stats(), errors)
+"""
+    (expected, stats, errors), = run(mp, sim, body)[0]
+    assert shows(sim, expected) == ""
+    assert errors and all("still BUSY" in e for e in errors), errors
+    assert stats["errors"] == len(errors) and stats["full_refreshes"] == 2
+    assert [r["kind"] for r in sim.refresh_log] == ["full", "partial", "full"]
+    assert sim.controller.counters["data_bytes"] >= 2 * 8000  # everything, once more
