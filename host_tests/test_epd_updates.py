@@ -151,8 +151,7 @@ try:
 except OSError as e:
     report(str(e))
 live = defio_epd.attach(d, delay_ms=0, full_every=0, full_fraction=0.0)
-d.fill(E.WHITE)
-live.flush()
+live.flush()     # (no drawing: with delay_ms=0 a Python drawing loop is a round per byte)
 report(live.stats()["refreshes"])
 """
     timeout, msg, refreshes = run(mp, sim, body)[0]
