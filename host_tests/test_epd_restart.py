@@ -197,3 +197,23 @@ report(planes(ref), live.stats(), errors)
     assert stats["errors"] == len(errors) and stats["full_refreshes"] == 2
     assert [r["kind"] for r in sim.refresh_log] == ["full", "partial", "full"]
     assert sim.controller.counters["data_bytes"] >= 2 * 8000  # everything, once more
+
+
+def test_a_new_link_restores_the_pin_levels(mp, sim):
+    # A D/C change lost with a broken link would make every later command data.
+    body = f"""
+dc = pin(board.EPD_DC)
+dc.switch_to_output(True)
+link = panel_link.get()
+link.sync()
+link.fault({F_DROP}, 0, 1)          # the next frame is lost: D/C back to low
+dc.value = False
+try:
+    link.sync()
+except OSError as e:
+    report(str(e))
+panel_link.get().sync()              # a new link
+"""
+    (msg,) = run(mp, sim, body)[0]
+    assert "frames lost" in msg
+    assert sim.levels[10] == 0

@@ -26,7 +26,9 @@ pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corr
 lost frames or a vanished peer raise `LinkError` (an OSError) with a message, never hang.
 Anything that interrupts a request (an error, KeyboardInterrupt) closes the link: a reply may
 still be on its way, so the next use opens a new link (HELLO with a fresh nonce; replies left
-over from the old one are skipped).
+over from the old one are skipped). A new link first sends the level of every pin the device
+drives: a level change lost with the old link would otherwise leave, say, D/C high, and every
+later command would reach the panel as data.
 
 The transport is a small class with `write(buf)`, `read(n, timeout_ms)` and `close()`:
 `SocketTransport` (Unix port: address from the DEFIO_PANEL env var, "host:port") and
@@ -52,6 +54,7 @@ _OUT_LIMIT = const(4096)
 HELLO = b"defio-panel 2"
 _REPLY_HEAD = const(8)  # epoch, frames received
 _nonces = [0]
+_levels = {}  # pin -> the level the device last drove it to (every link re-sends them)
 
 
 class LinkError(OSError):
@@ -177,6 +180,10 @@ class Link:
         nonce = (time.ticks_us() + _nonces[0] * 0x9E3779B1) & 0xFFFFFFFF
         self.nonce = nonce.to_bytes(4, "little")
         self.panel = self._hello()
+        # The pins keep the levels the device drives, whatever happened to the link: tell the
+        # panel again (frames lost with an earlier link may have carried a change).
+        for pin in sorted(_levels):
+            self._queue(T_PIN, bytes((pin, _levels[pin])))
 
     def _check(self):
         if self.closed:
@@ -304,7 +311,9 @@ class Link:
             self._queue(T_SPI, mv[i:i + MAX_PAYLOAD])
 
     def pin(self, pin, level, flush=False):
-        self._queue(T_PIN, bytes((pin, 1 if level else 0)))
+        level = 1 if level else 0
+        _levels[pin] = level
+        self._queue(T_PIN, bytes((pin, level)))
         if flush:
             self.send_now()
 
@@ -337,11 +346,12 @@ class Link:
 
 
 _link = None
+reply_timeout_ms = 5000  # for the links get() opens
 
 
 def get():
-    """The board's panel link, connected on first use."""
+    """The board's panel link, connected on first use (and again after an error)."""
     global _link
     if _link is None or _link.closed:
-        _link = Link(default_transport())
+        _link = Link(default_transport(), reply_timeout_ms)
     return _link

@@ -29,7 +29,9 @@ def checksum(ftype, payload):
     return (0xFF - (ftype + (n & 0xFF) + (n >> 8) + sum(payload))) & 0xFF
 
 
-# FAULT kinds (payload: kind, then 16-bit LE arguments; "after k" = after k more frames).
+# FAULT kinds (payload: kind, then 16-bit LE arguments; "after k" = after k more frames;
+# FAULT and MARK frames are never dropped or corrupted and faults never fire at them).
+F_CANCEL = 0        # forget every fault not yet fired
 F_POWER_LOSS = 1    # after k: the controller loses power (RAM garbage, registers reset)
 F_REPLACE = 2       # after k: a new blank panel, and the connection drops
 F_DROP = 3          # after k: the next n frames are lost (k, n)
@@ -38,7 +40,9 @@ F_STICK_BUSY = 5    # the next refresh holds BUSY t ms longer (t)
 F_DROP_REPLY = 6    # after k: the next reply is lost
 F_CORRUPT_REPLY = 7  # after k: the next reply arrives corrupt
 F_RECONNECT = 8     # after k: the connection drops (a link reconnect; the panel stays)
-FAULT_NAMES = {F_POWER_LOSS: "power_loss", F_REPLACE: "replace", F_DROP: "drop",
+F_SCRIBBLE = 9      # now: flip bits of the visible image and RAM, same epoch (a defect no
+                    # protocol can see: checks that the soak's image check catches it)
+FAULT_NAMES = {F_CANCEL: "cancel", F_SCRIBBLE: "scribble", F_POWER_LOSS: "power_loss", F_REPLACE: "replace", F_DROP: "drop",
                F_CORRUPT: "corrupt", F_STICK_BUSY: "stick_busy", F_DROP_REPLY: "drop_reply",
                F_CORRUPT_REPLY: "corrupt_reply", F_RECONNECT: "reconnect"}
 

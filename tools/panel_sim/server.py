@@ -28,6 +28,7 @@ from .controller_uc8151d import UC8151D
 CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
+CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
 
 
 def parse_wiring(text):
@@ -76,7 +77,7 @@ class PanelServer:
         self.mark_log = []
         self.first_frame_t = None
         self.refresh_log = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # fault injection may run inside a frame handler
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if connect:
             self.address = connect
@@ -187,29 +188,19 @@ class PanelServer:
                 frames = dec.feed(data)
             except P.FrameError as e:
                 self._link_error(f"corrupt frame from the device: {e}")
-                try:
-                    conn.sendall(P.encode(P.T_ERROR, f"corrupt frame: {e}".encode()))
-                    # Linger before hanging up: a UART behind a socket (QEMU) may drop what
-                    # it has not passed to the device yet when the connection closes.
-                    time.sleep(0.5)
-                except OSError:
-                    pass
+                self._hang_up_with(conn, P.encode(P.T_ERROR, f"corrupt frame: {e}".encode()))
                 return
             for ftype, payload, pos in frames:
-                action = self._fire_faults()
+                action = self._fire_faults(ftype)
                 if action == "hang up":
                     return  # the rest of what came is lost with the connection
                 if action == "corrupt":
                     self._link_error(f"corrupt frame from the device: bad checksum (type "
                                      f"0x{ftype:02x}, injected) at stream offset {pos}")
-                    try:
-                        conn.sendall(P.encode(P.T_ERROR, b"corrupt frame: bad checksum "
-                                              b"(injected)"))
-                        time.sleep(0.5)
-                    except OSError:
-                        pass
+                    self._hang_up_with(conn, P.encode(P.T_ERROR, b"corrupt frame: bad "
+                                                      b"checksum (injected)"))
                     return
-                if self._drop:
+                if self._drop and ftype not in CONTROL:
                     self._drop -= 1
                     continue
                 reply = self._handle(ftype, payload, pos)
@@ -225,6 +216,17 @@ class PanelServer:
                     except OSError as e:
                         self._link_error(f"the device vanished: {e}")
                         return
+
+    def _hang_up_with(self, conn, frame):
+        """Send a last frame before the connection closes."""
+        try:
+            conn.sendall(frame)
+            if self.connect:
+                # Linger: a UART behind a socket (QEMU) may drop what it has not passed to
+                # the device yet when the connection closes.
+                time.sleep(0.5)
+        except OSError:
+            pass
 
     def _link_error(self, msg):
         self.link_errors.append(msg)
@@ -304,6 +306,18 @@ class PanelServer:
             self._stick_ms += args[0] if args else 1000
             self._count_fault(kind)
             return
+        if kind == P.F_CANCEL:
+            self._faults.clear()
+            self._drop = self._drop_replies = self._stick_ms = 0
+            self.corrupt_next_reply = False
+            return
+        if kind == P.F_SCRIBBLE:
+            self._count_fault(kind)
+            with self._lock:
+                c = self.controller
+                for planes in (c.visible, c.ram):
+                    planes[0][len(planes[0]) // 2] ^= 0x5A
+            return
         after = args[0] if args else 0
         self._faults.append([self.frames_in + after + 1, kind, args[1:]])
 
@@ -311,10 +325,12 @@ class PanelServer:
         name = P.FAULT_NAMES[kind]
         self.faults_fired[name] = self.faults_fired.get(name, 0) + 1
 
-    def _fire_faults(self):
+    def _fire_faults(self, ftype):
         """Before a frame is handled: fire the faults due at it. Returns what the link does."""
         self.frames_in += 1
         action = None
+        if ftype in CONTROL:
+            return None  # due faults wait for the next frame of the device's own traffic
         for f in [f for f in self._faults if f[0] <= self.frames_in]:
             self._faults.remove(f)
             _, kind, args = f
