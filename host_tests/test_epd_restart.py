@@ -217,3 +217,28 @@ panel_link.get().sync()              # a new link
     (msg,) = run(mp, sim, body)[0]
     assert "frames lost" in msg
     assert sim.levels[10] == 0
+
+
+@pytest.mark.parametrize("kind", ["ssd1680", "uc8151d"])
+def test_power_loss_at_any_point_of_the_set_up(mp, tmp_path, pylib, target, kind):
+    # The panel loses power k frames into an update that resets and sets it up (k = 0..44):
+    # wherever it falls, the update that ends is a complete one.
+    sim = start_sim(tmp_path, kind, target=target)
+    body = FLUSH_UNTIL_OK + f"""
+d = make({kind!r}); ref = make_ref({kind!r})
+live = defio_epd.attach(d, delay_ms=10000)
+for k in range(0, 45, 3):
+    live.invalidate()                        # the next update resets and sets the panel up
+    for x in (d, ref): x.text(str(k), 4 * k, k + 20, E.BLACK if k % 2 else E.RED)
+    panel_link.get().fault({F_POWER_LOSS}, k)
+    flush_until_ok()
+    panel_link.get().mark(k, binascii.crc32(bytes(ref._buffer2), binascii.crc32(bytes(ref._buffer1))))
+report(live.stats())
+"""
+    try:
+        (stats,), _ = run(mp, sim, body, timeout=120)
+        assert sim.marks == 15 and sim.bad_marks == [], sim.bad_marks
+        assert sim.controller.counters["power_losses"] == 15
+        assert stats["full_refreshes"] >= 16
+    finally:
+        sim.stop()

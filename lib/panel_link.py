@@ -107,7 +107,9 @@ class SocketTransport:
             try:
                 chunk = self._sock.recv(n - len(out))
             except OSError as e:
-                raise LinkError(f"panel link: no reply within {timeout_ms} ms ({e!r})")
+                if e.errno in (11, 110):  # EAGAIN, ETIMEDOUT: the socket timeout
+                    raise LinkError(f"panel link: no reply within {timeout_ms} ms")
+                raise LinkError(f"panel link: receive failed ({e!r}): the panel is gone")
             if not chunk:
                 raise LinkError("panel link: the panel closed the connection")
             out += chunk

@@ -166,11 +166,13 @@ class Live:
         bytes0 = ops.bytes
         try:
             if not self.awake:
-                ops.wake()
-                self.awake = True
-                # The controller is set up: from now on the panel is ours while its epoch
-                # stays this one.
+                ops.reset()
+                # From this reset on the controller holds only what it is told from here:
+                # the panel is ours while its epoch stays this one (a reset or power loss
+                # during the set-up below changes it too).
                 self.epoch = ops.panel_epoch()
+                ops.init()
+                self.awake = True
             sent = []
             stride = self.stride
             wx0, wx1, wy0, wy1 = stride, -1, self.rows, -1
