@@ -126,8 +126,6 @@ report(planes(ref), live.stats())
     assert stats["errors"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="needs defect 8's C side: the scheduled round "
-                   "propagates KeyboardInterrupt (remove this mark when it lands)")
 def test_ctrl_c_during_a_scheduled_round_reaches_the_program(mp, sim, target):
     body = """
 d = make(); ref = make_ref()
