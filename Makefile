@@ -35,7 +35,9 @@ QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505 MPS2_AN505_R8
 FW_VARIANT_MPS2_AN505_R8 := BOARD=MPS2_AN505 DEFIO_MPU_REGIONS=8
 fw_args = $(or $(FW_VARIANT_$(1)),BOARD=$(1))
 fw_board = $(patsubst BOARD=%,%,$(firstword $(call fw_args,$(1))))
-PORT_SRC := $(wildcard $(TOP)/firmware/port/*)
+PORT_SRC := $(wildcard $(TOP)/firmware/port/* $(TOP)/firmware/port/modules/*)
+# Frozen into the QEMU firmware (firmware/port/manifest.py): lib/ and build/pylib.
+LIB_SRC := $(shell find $(TOP)/lib -name '*.py')
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
 	distclean soak
@@ -65,11 +67,12 @@ unix-stock: $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross
 		BUILD=$(BUILD)/unix-stock -j$(JOBS) >$(BUILD)/unix-stock.log 2>&1 \
 		|| (tail -40 $(BUILD)/unix-stock.log; exit 1)
 
-# On-device Python from the venv (Adafruit packages) plus the generated font: build/pylib.
+# On-device Python from the venv (Adafruit packages) plus the generated font (as a file, and
+# as a module to freeze): build/pylib.
 PYLIB := $(BUILD)/pylib/.stamp
 pylib: $(PYLIB)
 $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
-	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib
+	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib --font-module
 	@touch $@
 
 # The demo (or APP=path/to/app.py) on the board with the simulated panel:
@@ -140,7 +143,7 @@ distclean: clean
 firmware: $(FIRMWARE)
 .SECONDEXPANSION:
 $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf: $(SETUP_STAMP) \
-		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) \
+		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) $(LIB_SRC) $(PYLIB) \
 		$$(wildcard $(TOP)/boards/$$(call fw_board,$$*)/*)
 	@echo "building the $* firmware with defio -> $@"
 	@mkdir -p $(BUILD)/$*

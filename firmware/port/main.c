@@ -51,6 +51,10 @@ int main(void) {
         mp_obj_list_append(mp_sys_path, MP_OBJ_NEW_QSTR(MP_QSTR__slash_lib));
         readline_init0();
         mount_root();
+        #if MICROPY_MODULE_FROZEN_MPY
+        // Frozen modules/_boot.py: the font adafruit_framebuf opens, onto a fresh filesystem.
+        pyexec_frozen_module("_boot.py", false);
+        #endif
 
         int ret = pyexec_file_if_exists("boot.py");
         if (!(ret & PYEXEC_FORCED_EXIT) && pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
