@@ -25,7 +25,7 @@ DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 # The board `make run`, `make firmware` and `make bench` use: a folder of boards/, a build
 # variant below, or unix.
 BOARD ?= MPS2_AN385
-FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
+FW_BOARD := $(if $(filter unix qemu,$(BOARD)),MPS2_AN385,$(BOARD))
 FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
 
 # The QEMU boards `make test` builds and tests (each one's suites: QEMU_TESTS_<name>).
@@ -75,11 +75,26 @@ $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib --font-module
 	@touch $@
 
-# The demo (or APP=path/to/app.py) on the board with the simulated panel:
-# build/run/panel.png and build/run/panel.json, and a summary.
+# The demo (or APP=path/to/app.py) on the board with the simulated panel, its output live:
+# build/runs/<time>-<pid>/, linked as build/run when good (panel.png, panel.json, output.txt).
+# TIMEOUT=seconds stops the app (default 600). BOARD and APP are checked before any build.
+RUN_BOARDS := unix qemu $(QEMU_BOARDS)
+ifneq ($(filter run repl firmware bench,$(MAKECMDGOALS)),)
+ifeq ($(filter $(BOARD),$(RUN_BOARDS)),)
+$(error unknown BOARD=$(BOARD): one of $(RUN_BOARDS))
+endif
+endif
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(APP),)
+ifeq ($(wildcard $(APP)),)
+$(error APP=$(APP): no such file)
+endif
+endif
+endif
 RUN_DEPS := $(if $(filter unix,$(BOARD)),$(UNIX_FW),$(FIRMWARE)) $(PYLIB)
 run: $(RUN_DEPS)
-	@$(PYTHON) tools/run_demo.py --board $(BOARD) $(if $(APP),--app $(APP))
+	@$(PYTHON) -m tools.run --board $(BOARD) $(if $(APP),--app $(abspath $(APP))) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).

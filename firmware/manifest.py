@@ -3,7 +3,8 @@
 # A port's own manifest includes this file and adds its board.py (and port modules).
 #   $(DEFIO_DIR)    the repository
 #   $(DEFIO_PYLIB)  the folder tools/build_pylib.py --font-module makes from the venv
-# (the QEMU port: firmware/port/manifest.py; the rp2 port: firmware/rp2/manifest.py)
+# (the QEMU port: firmware/port/manifest.py; the rp2 port: firmware/rp2/manifest.py).
+# Not in lib/: lib/package.json installs exactly the on-device files there.
 
 # MicroPython's own asyncio (Python part; the C core is MICROPY_PY_ASYNCIO).
 include("$(MPY_DIR)/extmod/asyncio")

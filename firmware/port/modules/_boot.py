@@ -1,5 +1,6 @@
-# Run by main.c after mounting / at every (soft) reset: adafruit_framebuf's text() opens
-# font5x8.bin from the current folder, so a fresh RAM filesystem gets it from the frozen copy.
+# Run by main.c when it has just made the filesystem (power-on, reset):
+# adafruit_framebuf's text() opens font5x8.bin from the current folder, so a fresh RAM
+# filesystem gets it from the frozen copy.
 import os
 
 
