@@ -134,7 +134,7 @@ soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
 bench: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
-	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD)
+	@$(PYTHON) -m tools.bench.run --board $(FW_BOARD)
 
 # MicroPython's suite on the Unix build and on each QEMU board (not on build variants).
 UPSTREAM_QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505
