@@ -39,6 +39,7 @@ from tools.qemu_launch import QemuLauncher
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 PYLIB = BUILD / "pylib"
+MPY_DIR = ROOT / "deps" / "micropython-1.25.0"
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 CRASH_MARK = b"*** resetting the board"
@@ -144,8 +145,10 @@ class UnixBoard:
     def run(self, src, timeout=60, env=None, on_output=None, on_error=None, cwd=None):
         """Run `src`; MICROPYPATH has lib/ and build/pylib (Adafruit's packages); the current
         folder is build/pylib unless `cwd` (adafruit_framebuf opens font5x8.bin there)."""
-        full_env = dict(os.environ,
-                        MICROPYPATH=f".frozen:{ROOT / 'lib'}:{PYLIB}:{ROOT / 'examples'}")
+        # extmod/ of the MicroPython source holds asyncio's Python part (frozen on the
+        # firmware; this Unix build freezes nothing).
+        path = [".frozen", ROOT / "lib", PYLIB, ROOT / "examples", MPY_DIR / "extmod"]
+        full_env = dict(os.environ, MICROPYPATH=":".join(map(str, path)))
         full_env.update(env or {})
         # Its own session: a Ctrl-C on the terminal is ours to handle, not a traceback.
         self.proc = p = subprocess.Popen([str(self.exe), "-c", src], env=full_env,
