@@ -167,5 +167,5 @@ $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf:
 	@arm-none-eabi-size $@
 
 repl: $(FIRMWARE)
-	$(PYTHON) -m tools.qemu_launch --board $(FW_BOARD) --repl stdio
+	@$(PYTHON) -m tools.qemu_launch --board $(FW_BOARD) --repl stdio --panel-sim $(BUILD)/repl
 # --- end firmware ------------------------------------------------------------------------

@@ -141,3 +141,49 @@ def test_asyncio_example(tmp_path, board):
     # Both tasks' drawings coalesced into rounds: fewer refreshes than draws (9 + 5).
     assert 2 <= saved["refreshes"] < 14
     assert saved["device_stats"]["errors"] == 0
+
+
+def test_make_repl_has_the_libraries_and_the_panel(target):
+    if target.name != "qemu":
+        pytest.skip("make repl boots the firmware: run with --target qemu")
+    png = ROOT / "build" / "repl" / "panel.png"
+    png.unlink(missing_ok=True)
+    master, slave = os.openpty()
+    p = subprocess.Popen(["make", "--no-print-directory", "repl"], cwd=ROOT, stdin=slave,
+                         stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def expect(marker, timeout=60):
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                seen += os.read(master, 4096)
+        assert marker in seen, seen[-500:]
+
+    try:
+        expect(b"panel.png is rewritten after every refresh")
+        expect(b">>> ")
+        for line in ("import board, digitalio, defio_epd",
+                     "from adafruit_epd.ssd1680 import Adafruit_SSD1680",
+                     "p = digitalio.DigitalInOut",
+                     ("d = Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=p(board.EPD_CS), "
+                     "dc_pin=p(board.EPD_DC), sramcs_pin=None, rst_pin=p(board.EPD_RESET), "
+                     "busy_pin=p(board.EPD_BUSY))"),
+                     "live = defio_epd.attach(d, delay_ms=100)",
+                     "d.fill(1); d.text('repl', 5, 5, 0)",
+                     "live.flush(); print('FLUSHED', live.stats()['refreshes'])"):
+            os.write(master, line.encode() + b"\r")
+        expect(b"FLUSHED 1")
+        deadline = time.monotonic() + 30
+        while not png.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert png.exists()
+        os.write(master, b"\x01x")       # Ctrl-A X quits QEMU
+        p.wait(30)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(10)
+        os.close(master)

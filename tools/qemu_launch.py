@@ -203,6 +203,9 @@ def main():
     ap.add_argument("--panel", default="tcp", choices=("tcp", "null"))
     ap.add_argument("--panel-port", type=int, default=0, help="0: pick a free port")
     ap.add_argument("--icount", action="store_true", help="-icount shift=0")
+    ap.add_argument("--panel-sim", metavar="DIR", default=None,
+                    help="attach the simulated panel (SSD1680) to the panel UART; DIR/panel.png "
+                         "is rewritten after every refresh (make repl: build/repl)")
     args = ap.parse_args()
     # SIGTERM stops QEMU too (the finally below), not only Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -216,11 +219,29 @@ def main():
 
 def run_cli(q, args):
     if args.repl == "stdio":
-        print("REPL on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
+        sim = None
+        if args.panel_sim and args.panel == "tcp":
+            out = pathlib.Path(args.panel_sim)
+            out.mkdir(parents=True, exist_ok=True)
+            print(f"{q.board} in QEMU, REPL on this terminal (Ctrl-A X quits). Frozen: "
+                  "asyncio, board, busio, digitalio, defio_epd, adafruit_epd.\n"
+                  f"Simulated SSD1680 panel on the default wiring: {out}/panel.png is "
+                  "rewritten after every refresh.", file=sys.stderr)
+        else:
+            print("REPL on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
         q.start()
-        if args.panel == "tcp":
+        if args.panel_sim and args.panel == "tcp":
+            from tools.panel_sim import PanelServer
+
+            sim = PanelServer(f"{HOST}:0", out=args.panel_sim, log=lambda msg: None,
+                              connect=f"{HOST}:{q.panel_port}").start()
+        elif args.panel == "tcp":
             print(f"panel=tcp:{HOST}:{q.panel_port}", file=sys.stderr)
-        return q.wait()
+        try:
+            return q.wait()
+        finally:
+            if sim is not None:
+                sim.stop()
     q.start()
     print(f"repl={q.repl_url}")
     if args.panel == "tcp":
