@@ -1,10 +1,11 @@
 # Run by main.c when it has just made the filesystem (power-on, reset):
 # adafruit_framebuf's text() opens font5x8.bin from the current folder, so a fresh RAM
 # filesystem gets it from the frozen copy.
-import os
 
 
 def _font(path="/font5x8.bin"):
+    import os
+
     try:
         os.stat(path)
         return
@@ -17,4 +18,4 @@ def _font(path="/font5x8.bin"):
 
 
 _font()
-del _font, os
+del _font
