@@ -243,8 +243,17 @@ def test_rounds_run_while_the_friendly_repl_is_idle(fw):
     fw._write(b"d.buffer[1500] = 1\r")
     time.sleep(0.8)
     idle = fw._drain(0.2).decode()
-    fw._raw = False                     # the next run enters the raw REPL again
     assert "IDLE-CALLBACK [1]" in idle, idle
+    # Issue 13: output at the idle prompt draws the prompt again, with the half-typed line.
+    assert idle.endswith("IDLE-CALLBACK [1]\r\n>>> "), repr(idle[-80:])
+    fw._write(b"d.delay_ms = 300\r")
+    fw._write(b"d.buffer[0] = 1\r")
+    fw._write(b"x = 1")                 # typed, not entered, when the callback prints
+    time.sleep(0.8)
+    idle = fw._drain(0.2).decode()
+    fw._write(b"\x03")                  # drop the half-typed line
+    fw._raw = False                     # the next run enters the raw REPL again
+    assert idle.endswith("IDLE-CALLBACK [0]\r\n>>> x = 1"), repr(idle[-80:])
 
 
 def test_ctrl_c_interrupts_a_running_script(fw):

@@ -224,6 +224,18 @@ def test_cli_prints_its_port_and_writes_png_and_json(tmp_path):
     assert (tmp_path / "panel.png").stat().st_size > 0
 
 
+def test_cli_on_a_busy_port_says_so_in_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "panel_sim", "--listen", f"127.0.0.1:{port}",
+                            "--out", str(tmp_path)], cwd=str(ROOT / "tools"),
+                           capture_output=True, text=True, timeout=30, check=False)
+    assert p.returncode == 2
+    assert p.stderr == f"panel_sim: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
 def test_epoch_changes_only_when_the_panel_may_have_lost_state(panel):
     dev = Device(panel.address)
     e0 = dev.epoch

@@ -6,10 +6,12 @@
 // (mp_sched_schedule) and defio asks for its next run. defio_mcu_hook_poll_soon (called by
 // defio's fault handler when a round opens) pends PendSV directly.
 #include <stdbool.h>
+#include <string.h>
 
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/stream.h"
+#include "py/repl.h"
 #include "shared/runtime/pyexec.h"
 
 #include "cortexm.h"
@@ -119,21 +121,89 @@ void mp_hal_delay_us(mp_uint_t us) {
 // raw REPL waits for its next command: a callback printing there would break the protocol
 // of the tool on the other side (mpremote); its rounds run when the next command does.
 // (pyexec sets the interrupt character only while code runs.)
+//
+// The friendly REPL: a callback that prints while it waits (a defio round delivered at the
+// idle prompt) would leave the prompt and the half-typed line above its output. So stdout
+// notes output made while the friendly REPL waits, and the prompt is drawn again after it,
+// with a copy of what was typed on the line so far (printable characters and backspace;
+// after a history or cursor key the copy is unknown and only the prompt is drawn: readline
+// keeps the real line either way). Thread only.
+#define TYPED_MAX (96)
+static char typed[TYPED_MAX];
+static size_t typed_len;
+static bool typed_known = true;
+static uint8_t typed_esc;          // inside an escape sequence (1: after ESC, 2: after ESC [)
+static bool idle_waiting;          // the friendly REPL waits for a key
+static bool idle_output;           // stdout was written meanwhile
+static char last_out = '\n';       // the last character written to stdout
+
+static void typed_note(int c) {
+    if (typed_esc == 1) {
+        typed_esc = c == '[' || c == 'O' ? 2 : 0;
+        typed_known = false;
+    } else if (typed_esc == 2) {
+        typed_esc = (c >= 0x40 && c <= 0x7e) ? 0 : 2;
+    } else if (c == 27) {
+        typed_esc = 1;
+    } else if (c == '\r' || c == '\n' || c == 3 || c == 4) {
+        typed_len = 0;
+        typed_known = true;
+    } else if (c == 8 || c == 127) {
+        if (typed_len > 0) {
+            --typed_len;
+        }
+    } else if (c >= 32 && c < 127) {
+        if (typed_len < TYPED_MAX) {
+            typed[typed_len++] = c;
+        } else {
+            typed_known = false;
+        }
+    } else {
+        typed_known = false; // Ctrl-A/B/E, tab completion: readline's business
+    }
+}
+
+static void redraw_prompt(void) {
+    if (last_out != '\n') {
+        mp_hal_stdout_tx_strn("\r\n", 2);
+    }
+    const char *ps1 = mp_repl_get_ps1();
+    mp_hal_stdout_tx_strn(ps1, strlen(ps1));
+    if (typed_known) {
+        mp_hal_stdout_tx_strn(typed, typed_len);
+    }
+}
+
 int mp_hal_stdin_rx_chr(void) {
     for (;;) {
         int c = port_uart_rx_get(&port_uart0);
         if (c >= 0) {
+            if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL && mp_interrupt_char < 0) {
+                typed_note(c);
+            }
             return c;
         }
-        if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL && mp_interrupt_char < 0) {
+        if (mp_interrupt_char >= 0) {
+            mp_event_wait_indefinite(); // code runs and reads stdin (input())
+        } else if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
             __asm volatile ("wfi");
         } else {
+            idle_waiting = true;
             mp_event_wait_indefinite();
+            idle_waiting = false;
+            if (idle_output) {
+                idle_output = false;
+                redraw_prompt();
+            }
         }
     }
 }
 
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+    if (len > 0) {
+        idle_output |= idle_waiting;
+        last_out = str[len - 1];
+    }
     port_uart_tx(&port_uart0, (const uint8_t *)str, len);
     return len;
 }

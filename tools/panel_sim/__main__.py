@@ -28,10 +28,15 @@ def main(argv=None):
     ap.add_argument("--png-each", action="store_true", help="also write refresh-NNNN.png")
     ap.add_argument("--stdin-stop", action="store_true", help="stop when stdin closes")
     args = ap.parse_args(argv)
-    server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
-                         wiring=parse_wiring(args.wiring), png_each=args.png_each,
-                         controller=args.controller, connect=args.connect,
-                         size=tuple(map(int, args.size.split("x"))) if args.size else None).start()
+    try:
+        server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
+                             wiring=parse_wiring(args.wiring), png_each=args.png_each,
+                             controller=args.controller, connect=args.connect,
+                             size=tuple(map(int, args.size.split("x"))) if args.size else None)
+    except OSError as e:
+        # A busy or unusable address: one line, not a traceback.
+        ap.exit(2, f"panel_sim: cannot listen on {args.listen}: {e.strerror or e}\n")
+    server.start()
     verb = "connecting to" if args.connect else "listening on"
     print(f"panel_sim {verb} {server.address}", flush=True)
     done = threading.Event()
