@@ -2,6 +2,7 @@
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
 #   make unix | firmware | repl | bench | clean
+#   make firmware BOARD=RPI_PICO | RPI_PICO2   firmware.uf2 from MicroPython's own rp2 port
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
 
 TOP := $(abspath .)
@@ -24,7 +25,9 @@ DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 # The board `make run`, `make firmware` and `make bench` use: a folder of boards/, or unix.
 BOARD ?= MPS2_AN385
 FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
-FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
+# Boards of upstream's rp2 port (a folder with mpconfigboard.cmake) build a uf2 instead.
+RP2_BOARDS := $(patsubst boards/%/mpconfigboard.cmake,%,$(wildcard boards/*/mpconfigboard.cmake))
+FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.$(if $(filter $(FW_BOARD),$(RP2_BOARDS)),uf2,elf)
 PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
@@ -105,13 +108,51 @@ distclean: clean
 
 .PHONY: firmware repl
 firmware: $(FIRMWARE)
-$(FIRMWARE): $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
+$(BUILD)/%/firmware.elf: $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
 	@echo "building the $(BOARD) firmware with defio -> $@"
 	@mkdir -p $(BUILD)/$(FW_BOARD)
-	@$(MAKE) -C $(TOP)/firmware/port BOARD=$(FW_BOARD) BUILD=$(BUILD)/$(FW_BOARD) -j$(JOBS) \
-		>$(BUILD)/$(FW_BOARD).log 2>&1 || (tail -40 $(BUILD)/$(FW_BOARD).log; exit 1)
+	@$(MAKE) -C $(TOP)/firmware/port BOARD=$* BUILD=$(BUILD)/$* -j$(JOBS) \
+		>$(BUILD)/$*.log 2>&1 || (tail -40 $(BUILD)/$*.log; exit 1)
 	@arm-none-eabi-size $@
 
 repl: $(FIRMWARE)
 	$(PYTHON) tools/qemu_launch.py --board $(FW_BOARD) --repl stdio
 # --- end firmware ------------------------------------------------------------------------
+
+# --- firmware for a real board: MicroPython's own rp2 port, unmodified ---------------------
+#   make firmware BOARD=RPI_PICO | RPI_PICO2   -> build/$(BOARD)/firmware.uf2 (and .elf)
+#   make build/RPI_PICO-nodefio/firmware.uf2   the same board without defio (comparison)
+# Set-up on demand (tools/setup rp2): pico-sdk, tinyusb, mbedtls, picotool from Debian and
+# deps/rp2-tree, MicroPython's tree with those in its lib/ (symlinks; nothing edited).
+# Our board folder wraps upstream's (BOARD_DIR), defio comes in through USER_C_MODULES, and
+# the frozen Python (our lib/, Adafruit's packages, asyncio) through the board's manifest.
+RP2_STAMP := $(TOP)/deps/.stamp-rp2
+RP2_PYLIB := $(BUILD)/rp2-pylib/.stamp
+RP2_SRC := $(wildcard $(TOP)/firmware/rp2/*) $(wildcard $(TOP)/boards/*/*) \
+	$(wildcard $(TOP)/lib/*.py) $(wildcard $(TOP)/lib/defio_epd/*.py)
+rp2_board = $(patsubst %-nodefio,%,$(1))
+rp2_defio = $(if $(filter %-nodefio,$(1)),-DDEFIO_RP2_WITHOUT_DEFIO=1,\
+	-DUSER_C_MODULES=$(TOP)/firmware/modules/defio/micropython.cmake)
+
+$(RP2_STAMP): tools/setup $(SETUP_STAMP)
+	@tools/setup rp2
+	@touch $@
+
+# Adafruit's packages from the venv, and the font as a module to freeze.
+$(RP2_PYLIB): $(SETUP_STAMP) tools/build_pylib.py
+	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/rp2-pylib --font-module
+	@touch $@
+
+$(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(RP2_PYLIB) $(DEFIO_SRC) $(RP2_SRC)
+	@echo "building $* (MicroPython's rp2 port) -> $@"
+	@mkdir -p $(BUILD)/$*
+	@{ export MICROPY_MPYCROSS=$(BUILD)/mpy-cross/mpy-cross; \
+	  { [ -f $(BUILD)/$*/Makefile ] || cmake -S $(TOP)/deps/rp2-tree/ports/rp2 -B $(BUILD)/$* \
+		-DMICROPY_BOARD=$(call rp2_board,$*) -DMICROPY_BOARD_DIR=$(TOP)/boards/$(call rp2_board,$*) \
+		$(call rp2_defio,$*) -DDEFIO_PYLIB=$(BUILD)/rp2-pylib \
+		-Dpicotool_DIR=$(TOP)/deps/picotool/lib/cmake/picotool -DPICO_BUILD_DOCS=0; } \
+	  && $(MAKE) -C $(BUILD)/$* -j$(JOBS); } >$(BUILD)/$*.log 2>&1 \
+		|| (tail -40 $(BUILD)/$*.log; exit 1)
+	@arm-none-eabi-size $(BUILD)/$*/firmware.elf
+	@ls -l $@ | awk '{print $$5, $$9}'
+	@touch $@
