@@ -38,6 +38,7 @@ all: unix
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): tools/setup requirements.txt
 	@tools/setup
+	@touch $@
 
 $(BUILD)/mpy-cross/mpy-cross: $(SETUP_STAMP)
 	@mkdir -p $(BUILD)
