@@ -11,11 +11,14 @@ from targets import make_target
 def pytest_addoption(parser):
     parser.addoption("--target", default="unix", choices=("unix", "qemu"),
                      help="where the MicroPython scripts run")
+    parser.addoption("--board", default="MPS2_AN385",
+                     help="with --target qemu: the board folder (MPS2_AN385, MPS2_AN385_V6M, "
+                          "MPS2_AN505)")
 
 
 @pytest.fixture(scope="session")
 def target(request):
-    t = make_target(request.config.getoption("--target"))
+    t = make_target(request.config.getoption("--target"), request.config.getoption("--board"))
     yield t
     t.close()
 

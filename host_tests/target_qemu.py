@@ -1,4 +1,4 @@
-"""The firmware target: one QEMU (mps2-an385) per test session, scripts run over the REPL.
+"""The firmware target: one QEMU per test session (the board's machine), scripts over the REPL.
 
 `QemuTarget().run(src)` soft-resets the board (Ctrl-D in the raw REPL: every defio instance
 is stopped, the pool is free again), sends `src` through the raw REPL and returns what it

@@ -37,11 +37,11 @@ class UnixTarget:
         pass
 
 
-def make_target(name):
+def make_target(name, board="MPS2_AN385"):
     if name == "unix":
         return UnixTarget()
     if name == "qemu":
         from target_qemu import QemuTarget  # the firmware in QEMU, driven by mpremote
 
-        return QemuTarget()
+        return QemuTarget(board)
     raise ValueError(f"unknown target {name!r}")

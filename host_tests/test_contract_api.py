@@ -7,7 +7,7 @@ from mpscript import run
 def test_module_constants(mp):
     vals, _ = run(mp, "report(defio.BACKEND, defio.PAGE_SIZE_MIN, defio.PAGE_SIZE_DEFAULT)")
     backend, pmin, pdef = vals[0]
-    assert backend in ("mprotect", "mpu-pmsav7")
+    assert backend in ("mprotect", "mpu-pmsav6", "mpu-pmsav7", "mpu-pmsav8")
     assert pmin > 0 and pmin & (pmin - 1) == 0
     assert pdef >= pmin and pdef & (pdef - 1) == 0
 

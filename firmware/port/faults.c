@@ -1,37 +1,19 @@
-// Fault handlers: the defio page trigger and the crash dump.
+// The crash dump: every fault that is not a first write to a defio page ends here.
 //
-// MemManage runs at the highest configurable priority. A data access violation whose
-// address (MMFAR) belongs to a live defio instance is a first write to a clean page: the
-// core records it and opens the page, we clear the status bits and return, and the store
-// re-executes. A write while MemManage cannot preempt (PRIMASK set by an atomic section or
-// machine.disable_irq(), or from a handler of equal priority) escalates to HardFault with
-// HFSR.FORCED: HardFault checks the same MemManage status and handles it the same way.
-//
-// Anything else prints a crash dump on the REPL UART (polled output, no interrupts, no
-// heap) and resets the board with SYSRESETREQ. Never silence.
-#include <stdbool.h>
+// HardFault and MemManage go to defio's handler first (defio_mcu_fault_handler, see
+// startup.c); what it does not take it hands to port_fault_crash (defio_mcu_fault_next) with
+// the registers as they came. BusFault, UsageFault, NMI and unexpected interrupts come here
+// directly. The dump is printed with polled UART output (no interrupts, no heap), then the
+// board resets with SYSRESETREQ. Never silence.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cortexm.h"
-#include "defio_core.h"
 #include "mphalport.h"
 #include "uart.h"
 
-#define CFSR_DACCVIOL (1u << 1)
-
-enum {
-    FAULT_HARD,
-    FAULT_MEMMANAGE,
-    FAULT_BUS,
-    FAULT_USAGE,
-    FAULT_NMI,
-    FAULT_IRQ,
-};
-
-static const char *const fault_names[] = {
-    "HardFault", "MemManage", "BusFault", "UsageFault", "NMI", "unexpected interrupt",
-};
+void port_fault_crash(void);
+void port_crash_dump(const uint32_t *frame, uint32_t exc_return);
 
 static void out(const char *s) {
     size_t n = 0;
@@ -51,22 +33,20 @@ static void out_hex(const char *label, uint32_t v) {
     out(buf);
 }
 
+static const char *fault_name(uint32_t exc) {
+    static const char *const names[] = {
+        "unexpected interrupt", "unexpected interrupt", "NMI", "HardFault", "MemManage",
+        "BusFault", "UsageFault", "SecureFault",
+    };
+    return exc < 8 ? names[exc] : names[0];
+}
+
 // Exception frame pushed by the core: r0-r3, r12, lr, pc, xpsr.
-static void __attribute__((noreturn)) crash_dump(int kind, const uint32_t *frame,
-    uint32_t exc_return) {
-    uint32_t cfsr = SCB_CFSR;
-    uint32_t hfsr = SCB_HFSR;
-    uint32_t addr = 0;
-    const char *addr_note = " (not valid)";
-    if (cfsr & CFSR_MMARVALID) {
-        addr = SCB_MMFAR;
-        addr_note = " (MMFAR)";
-    } else if (cfsr & CFSR_BFARVALID) {
-        addr = SCB_BFAR;
-        addr_note = " (BFAR)";
-    }
+void __attribute__((noreturn, used)) port_crash_dump(const uint32_t *frame, uint32_t exc_return) {
+    uint32_t ipsr;
+    __asm volatile ("mrs %0, ipsr" : "=r" (ipsr));
     out("\r\n*** FATAL ");
-    out(fault_names[kind]);
+    out(fault_name(ipsr & 0x1ff));
     out(" (not a defio page)\r\n");
     out_hex("    PC=", frame[6]);
     out_hex(" LR=", frame[5]);
@@ -74,11 +54,24 @@ static void __attribute__((noreturn)) crash_dump(int kind, const uint32_t *frame
     out_hex(" SP=", (uint32_t)(uintptr_t)frame);
     out_hex(" EXC_RETURN=", exc_return);
     out("\r\n");
+    #if !defined(__ARM_ARCH_6M__)
+    // ARMv7-M/v8-M Mainline: the fault status and address registers.
+    uint32_t cfsr = DEFIO_SCB->CFSR;
+    uint32_t addr = 0;
+    const char *addr_note = " (not valid)";
+    if (cfsr & DEFIO_CFSR_MMARVALID) {
+        addr = DEFIO_SCB->MMFAR;
+        addr_note = " (MMFAR)";
+    } else if (cfsr & DEFIO_CFSR_BFARVALID) {
+        addr = DEFIO_SCB->BFAR;
+        addr_note = " (BFAR)";
+    }
     out_hex("    fault address=", addr);
     out(addr_note);
     out_hex(" CFSR=", cfsr);
-    out_hex(" HFSR=", hfsr);
+    out_hex(" HFSR=", DEFIO_SCB->HFSR);
     out("\r\n");
+    #endif
     out_hex("    R0=", frame[0]);
     out_hex(" R1=", frame[1]);
     out_hex(" R2=", frame[2]);
@@ -87,54 +80,26 @@ static void __attribute__((noreturn)) crash_dump(int kind, const uint32_t *frame
     out("\r\n*** resetting the board\r\n");
     while (!port_uart_tx_done(&port_uart0)) {
     }
-    cortexm_dsb_isb();
-    SCB_AIRCR = AIRCR_VECTKEY | AIRCR_SYSRESETREQ;
-    cortexm_dsb_isb();
+    defio_dsb_isb();
+    DEFIO_SCB->AIRCR = DEFIO_AIRCR_VECTKEY | DEFIO_AIRCR_SYSRESETREQ;
+    defio_dsb_isb();
     for (;;) {
     }
 }
 
-// Try the defio path: true when the fault was a first write to a tracked page.
-static bool defio_page_fault(void) {
-    uint32_t cfsr = SCB_CFSR;
-    if ((cfsr & (CFSR_MMARVALID | CFSR_DACCVIOL)) != (CFSR_MMARVALID | CFSR_DACCVIOL)) {
-        return false;
-    }
-    if (!defio_core_fault(SCB_MMFAR)) {
-        return false;
-    }
-    SCB_CFSR = cfsr & CFSR_MMFSR_MASK; // write 1 to clear the MemManage status
-    return true;
+// Entry: the stacked frame (MSP or PSP, from EXC_RETURN bit 2) and EXC_RETURN, in ARMv6-M
+// instructions.
+__attribute__((naked)) void port_fault_crash(void) {
+    __asm volatile (
+        "movs r0, #4\n"
+        "mov r1, lr\n"
+        "tst r0, r1\n"
+        "mrs r0, msp\n"
+        "beq 1f\n"
+        "mrs r0, psp\n"
+        "1:\n"
+        "ldr r2, =port_crash_dump\n"
+        "bx r2\n"
+        ".ltorg\n"
+        );
 }
-
-void port_fault_dispatch(const uint32_t *frame, uint32_t exc_return, int kind) {
-    if (kind == FAULT_MEMMANAGE && defio_page_fault()) {
-        return;
-    }
-    if (kind == FAULT_HARD && (SCB_HFSR & HFSR_FORCED) && defio_page_fault()) {
-        SCB_HFSR = HFSR_FORCED;
-        return;
-    }
-    crash_dump(kind, frame, exc_return);
-}
-
-// Entry stubs: pass the stacked frame (MSP or PSP, from EXC_RETURN bit 2) and EXC_RETURN.
-#define FAULT_ENTRY(name, kind) \
-    __attribute__((naked)) void name(void) { \
-        __asm volatile ( \
-            "tst lr, #4\n" \
-            "ite eq\n" \
-            "mrseq r0, msp\n" \
-            "mrsne r0, psp\n" \
-            "mov r1, lr\n" \
-            "mov r2, %0\n" \
-            "b port_fault_dispatch\n" \
-            : : "i" (kind)); \
-    }
-
-FAULT_ENTRY(HardFault_Handler, FAULT_HARD)
-FAULT_ENTRY(MemManage_Handler, FAULT_MEMMANAGE)
-FAULT_ENTRY(BusFault_Handler, FAULT_BUS)
-FAULT_ENTRY(UsageFault_Handler, FAULT_USAGE)
-FAULT_ENTRY(NMI_Handler, FAULT_NMI)
-FAULT_ENTRY(Default_Handler, FAULT_IRQ)

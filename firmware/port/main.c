@@ -12,8 +12,7 @@
 #include "shared/runtime/gchelper.h"
 #include "shared/runtime/pyexec.h"
 
-#include "defio_backend_mpu.h"
-#include "moddefio.h"
+#include "defio_mcu.h"
 #include "mphalport.h"
 #include "ramdisk.h"
 #include "uart.h"
@@ -72,15 +71,12 @@ int main(void) {
         }
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
-        // Soft reset: no callback and no fault from the previous run can follow. Stop every
-        // instance (protection dropped, table slots freed), then the round timer, then the
-        // panel UART; the finalisers run by gc_sweep_all give the pool back and
-        // defio_backend_reset makes sure all of it is free.
-        defio_deinit_all();
-        port_soft_timer_stop();
+        // Soft reset: defio delivers what is pending once and stops every instance (no
+        // callback and no defio fault can follow, the pool and its MPU regions are free),
+        // then the panel UART stops and the heap goes.
+        defio_mcu_soft_reset();
         port_uart_deinit(&port_uart1);
         gc_sweep_all();
-        defio_backend_reset();
         mp_deinit();
     }
 }

@@ -1,5 +1,8 @@
-// defio's MicroPython port for Cortex-M boards (first: the emulated MPS2-AN385).
+// The QEMU MPS2 port: MicroPython on QEMU's mps2-an385 (Cortex-M3, and the same board
+// built for ARMv6-M) and mps2-an505 (Cortex-M33), with defio plugged in through its seam.
 #include <stdint.h>
+
+#include "defio_cmsis.h"
 
 #include "mpconfigboard.h"
 
@@ -8,6 +11,10 @@
 // Compiler and runtime.
 #define MICROPY_EMIT_THUMB                  (1)
 #define MICROPY_EMIT_INLINE_THUMB           (1)
+#if defined(__ARM_ARCH_6M__)
+#define MICROPY_EMIT_THUMB_ARMV7M           (0)
+#define MICROPY_EMIT_INLINE_THUMB_ARMV7M    (0)
+#endif
 #define MICROPY_MAKE_POINTER_CALLABLE(p)    ((void *)((mp_uint_t)(p) | 1))
 #define MICROPY_PERSISTENT_CODE_LOAD        (1)
 #define MICROPY_ENABLE_GC                   (1)
@@ -72,7 +79,7 @@
 #define MICROPY_VFS_ROM                     (0)
 
 // Atomic sections mask interrupts with PRIMASK. A first write to a defio page inside one
-// escalates to HardFault, which the port handles like MemManage (see cortexm_faults.c).
+// escalates to HardFault, which defio's fault handler takes like MemManage.
 #define MICROPY_BEGIN_ATOMIC_SECTION()      disable_irq()
 #define MICROPY_END_ATOMIC_SECTION(state)   enable_irq(state)
 
@@ -92,15 +99,8 @@ typedef long mp_off_t;
 #define MP_NEED_LOG2 (1)
 #define MP_STATE_PORT MP_STATE_VM
 
-static inline uint32_t disable_irq(void) {
-    uint32_t state;
-    __asm volatile ("mrs %0, primask\n cpsid i" : "=r" (state) : : "memory");
-    return state;
-}
-
-static inline void enable_irq(uint32_t state) {
-    __asm volatile ("msr primask, %0" : : "r" (state) : "memory");
-}
+#define disable_irq defio_irq_save
+#define enable_irq defio_irq_restore
 
 // Seed for `random`: the SysTick clock count since boot.
 uint32_t port_random_seed(void);

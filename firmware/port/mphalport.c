@@ -1,9 +1,10 @@
-// HAL: SysTick time base, the soft timer (defio's round timer), stdio on UART0.
+// HAL: SysTick time base, the deferred-work timer defio's seam asks for, stdio on UART0.
 //
 // SysTick fires every millisecond and only counts and compares (constant time). When the
-// soft timer is due it pends PendSV, the lowest-priority exception, which runs
-// defio_core_poll: due rounds go to the workqueue (mp_sched_schedule) and the next
-// deadline is stored. The defio fault handler pends PendSV directly when it opens a round.
+// deadline defio asked for (defio_mcu_hook_poll_later) has come it pends PendSV, the
+// lowest-priority exception, which runs defio_mcu_poll: due rounds go to the workqueue
+// (mp_sched_schedule) and defio asks for its next run. defio_mcu_hook_poll_soon (called by
+// defio's fault handler when a round opens) pends PendSV directly.
 #include <stdbool.h>
 
 #include "py/mphal.h"
@@ -11,7 +12,7 @@
 #include "py/stream.h"
 
 #include "cortexm.h"
-#include "defio_core.h"
+#include "defio_mcu.h"
 #include "uart.h"
 
 #define SYSTICK_RELOAD (MICROPY_HW_SYSCLK_HZ / 1000 - 1)
@@ -19,46 +20,47 @@
 
 volatile uint32_t port_ticks_ms_value;
 
-// Soft timer. Written by PendSV (next before running), read by SysTick; the thread clears
-// `running` with IRQs masked on soft reset.
-static volatile uint32_t soft_timer_next;
-static volatile bool soft_timer_running;
+// The deadline of the next defio_mcu_poll. Written by PendSV (through
+// defio_mcu_hook_poll_later, which runs inside defio_mcu_poll) and cleared by PendSV before
+// each poll; read by SysTick.
+static volatile uint32_t poll_deadline;
+static volatile bool poll_armed;
 
 void port_systick_init(void) {
-    SCB_SHPR3 = ((uint32_t)IRQ_PRI_SYSTICK << 24) | ((uint32_t)IRQ_PRI_PENDSV << 16);
-    SYST_RVR = SYSTICK_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
+    defio_set_priority(EXC_SYSTICK, IRQ_PRI_SYSTICK);
+    defio_set_priority(EXC_PENDSV, IRQ_PRI_PENDSV);
+    DEFIO_SYSTICK->LOAD = SYSTICK_RELOAD;
+    DEFIO_SYSTICK->VAL = 0;
+    DEFIO_SYSTICK->CTRL = DEFIO_SYSTICK_CTRL_ENABLE | DEFIO_SYSTICK_CTRL_TICKINT
+        | DEFIO_SYSTICK_CTRL_CLKSOURCE;
 }
 
 void SysTick_Handler(void) {
     uint32_t now = port_ticks_ms_value + 1;
     port_ticks_ms_value = now;
-    if (soft_timer_running && (int32_t)(now - soft_timer_next) >= 0) {
-        SCB_ICSR = ICSR_PENDSVSET;
+    if (poll_armed && (int32_t)(now - poll_deadline) >= 0) {
+        DEFIO_SCB->ICSR = DEFIO_ICSR_PENDSVSET;
     }
 }
 
+// PendSV dispatches the port's deferred work; defio's poll is the only item.
 void PendSV_Handler(void) {
-    bool scheduled;
-    uint32_t now = port_ticks_ms_value;
-    uint32_t wait = defio_core_poll(now, &scheduled);
-    if (wait == UINT32_MAX) {
-        soft_timer_running = false;
-    } else {
-        soft_timer_next = now + (wait == 0 ? 1 : wait);
-        soft_timer_running = true;
-    }
+    poll_armed = false;
+    defio_mcu_poll();
 }
 
-void port_soft_timer_kick(void) {
-    SCB_ICSR = ICSR_PENDSVSET;
+// defio's hooks (defio_mcu.h).
+void defio_mcu_hook_poll_soon(void) {
+    DEFIO_SCB->ICSR = DEFIO_ICSR_PENDSVSET;
 }
 
-void port_soft_timer_stop(void) {
-    uint32_t state = disable_irq();
-    soft_timer_running = false;
-    enable_irq(state);
+void defio_mcu_hook_poll_later(uint32_t ms) {
+    poll_deadline = port_ticks_ms_value + ms;
+    poll_armed = true;
+}
+
+uint32_t defio_mcu_hook_ticks_ms(void) {
+    return port_ticks_ms_value;
 }
 
 mp_uint_t mp_hal_ticks_ms(void) {
@@ -70,7 +72,7 @@ static void ticks_read(uint32_t *ms, uint32_t *clocks) {
     uint32_t a, val;
     do {
         a = port_ticks_ms_value;
-        val = SYST_CVR;
+        val = DEFIO_SYSTICK->VAL;
     } while (a != port_ticks_ms_value);
     *ms = a;
     *clocks = SYSTICK_RELOAD - val;

@@ -21,12 +21,8 @@ static inline void mp_hal_delay_us_fast(uint32_t us) {
 // Milliseconds since boot, written by SysTick only (one aligned word).
 extern volatile uint32_t port_ticks_ms_value;
 
-// SysTick at 1 ms and the soft timer whose expiry runs defio_core_poll (in PendSV).
+// SysTick at 1 ms; it pends PendSV (defio_mcu_poll) when defio's deadline comes.
 void port_systick_init(void);
-// Look at the open rounds as soon as possible (any context, constant time).
-void port_soft_timer_kick(void);
-// Soft reset: forget every deadline (thread side).
-void port_soft_timer_stop(void);
 
 // Polled output on the REPL UART, safe from any context (the crash dump uses it).
 void port_stdout_polled(const char *str, size_t len);

@@ -9,9 +9,9 @@ static void mp_machine_idle(void) {
 }
 
 NORETURN static void mp_machine_reset(void) {
-    cortexm_dsb_isb();
-    SCB_AIRCR = AIRCR_VECTKEY | AIRCR_SYSRESETREQ;
-    cortexm_dsb_isb();
+    defio_dsb_isb();
+    DEFIO_SCB->AIRCR = DEFIO_AIRCR_VECTKEY | DEFIO_AIRCR_SYSRESETREQ;
+    defio_dsb_isb();
     for (;;) {
     }
 }

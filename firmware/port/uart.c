@@ -41,14 +41,14 @@ void port_uart_init(port_uart_t *u, uint32_t baudrate) {
     u->tail = 0;
     u->stalled = false;
     r->CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INTEN;
-    NVIC_IPR_BYTE(u->irq) = IRQ_PRI_UART;
-    NVIC_ISER(u->irq / 32) = 1u << (u->irq % 32);
+    defio_set_priority(EXC_IRQ(u->irq), IRQ_PRI_UART);
+    DEFIO_NVIC_ISER(u->irq / 32) = 1u << (u->irq % 32);
     // Bytes that arrived before the interrupt was enabled: let the handler take them.
-    REG32(0xe000e200 + 4 * (u->irq / 32)) = 1u << (u->irq % 32); // NVIC_ISPR
+    DEFIO_NVIC_ISPR(u->irq / 32) = 1u << (u->irq % 32);
 }
 
 void port_uart_deinit(port_uart_t *u) {
-    NVIC_ICER(u->irq / 32) = 1u << (u->irq % 32);
+    DEFIO_NVIC_ICER(u->irq / 32) = 1u << (u->irq % 32);
     REGS(u)->CTRL = CTRL_TX_EN | CTRL_RX_EN;
 }
 
@@ -93,7 +93,7 @@ int port_uart_rx_get(port_uart_t *u) {
         uint32_t state = disable_irq();
         u->stalled = false;
         REGS(u)->CTRL |= CTRL_RX_INTEN;
-        REG32(0xe000e200 + 4 * (u->irq / 32)) = 1u << (u->irq % 32); // pend: drain the UART
+        DEFIO_NVIC_ISPR(u->irq / 32) = 1u << (u->irq % 32); // pend: drain the UART
         enable_irq(state);
     }
     return c;

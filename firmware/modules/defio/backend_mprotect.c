@@ -9,7 +9,7 @@
 //
 // Timer: a thread sleeps on a semaphore (sem_post is async-signal-safe) until the earliest
 // open round is due, then defio_core_poll schedules the flush on the MicroPython scheduler
-// and the thread pokes the main thread with DEFIO_WAKE_SIGNAL, whose empty handler makes a
+// and the thread pokes the process's main thread with DEFIO_WAKE_SIGNAL, whose empty handler makes a
 // blocking read/select/poll return EINTR, so MicroPython runs pending callbacks there too.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +30,8 @@ const char defio_backend_name[] = "mprotect";
 // Set once by defio_backend_init (thread side, under init_once).
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous_segv;
+// The process's main thread, noted before main() runs (whichever thread creates the first
+// instance): the one whose blocking calls the wake signal interrupts.
 static pthread_t main_thread;
 static pthread_t timer_thread;
 // Posted by the fault handler and the thread, waited on by the timer thread.
@@ -41,6 +43,14 @@ size_t defio_backend_page_size_min(void) {
 
 size_t defio_backend_page_size_default(void) {
     return defio_backend_page_size_min();
+}
+
+size_t defio_backend_max_instances(void) {
+    return DEFIO_MAX_INSTANCES;
+}
+
+size_t defio_backend_max_pages(void) {
+    return DEFIO_MAX_PAGES;
 }
 
 uint32_t defio_backend_ticks_ms(void) {
@@ -98,8 +108,11 @@ static void *timer_main(void *arg) {
     return NULL;
 }
 
-static void init_once_fn(void) {
+__attribute__((constructor)) static void note_main_thread(void) {
     main_thread = pthread_self();
+}
+
+static void init_once_fn(void) {
     sem_init(&timer_sem, 0, 0);
 
     struct sigaction sa;

@@ -1,4 +1,4 @@
-// The interface every protection backend implements (host mprotect, MPU PMSAv7).
+// The interface every protection backend implements (host mprotect, MPU PMSAv6/v7/v8).
 #ifndef DEFIO_BACKEND_H
 #define DEFIO_BACKEND_H
 
@@ -9,6 +9,12 @@ extern const char defio_backend_name[];
 // Smallest and default page size, in bytes (powers of two).
 size_t defio_backend_page_size_min(void);
 size_t defio_backend_page_size_default(void);
+
+// Instances alive at once and pages per instance this backend allows (at most the core's
+// DEFIO_MAX_INSTANCES and DEFIO_MAX_PAGES; an MPU backend reads its region count at run
+// time). defio.MAX_INSTANCES, defio.MAX_PAGES.
+size_t defio_backend_max_instances(void);
+size_t defio_backend_max_pages(void);
 
 // Install the fault path and start the timer (idempotent, thread side).
 void defio_backend_init(void);

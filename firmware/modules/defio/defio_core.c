@@ -39,6 +39,10 @@ defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shif
     return NULL;
 }
 
+size_t defio_core_index(const defio_inst_t *inst) {
+    return inst - defio_table;
+}
+
 void defio_core_publish(defio_inst_t *inst) {
     STORE(&inst->live, 1);
 }
@@ -68,8 +72,6 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
     for (size_t i = 0; i < nwords; ++i) {
         bits[i] = XCHG(&inst->dirty[i], 0);
     }
-    // The round is closed, so the timer may schedule the next one from now on.
-    STORE(&inst->due, 0);
     return popcount_words(bits, nwords);
 }
 
@@ -86,7 +88,8 @@ static void arm_round(defio_inst_t *inst) {
     }
 }
 
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits) {
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms) {
+    STORE(&inst->retry_ms, retry_ms);
     size_t nwords = bitmap_words(inst);
     for (size_t i = 0; i < nwords; ++i) {
         OR(&inst->dirty[i], bits[i]);
@@ -102,8 +105,14 @@ size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits) {
     return popcount_words(bits, nwords);
 }
 
+void defio_core_set_delay(defio_inst_t *inst, uint32_t delay_ms) {
+    STORE(&inst->delay_ms, delay_ms);
+    // The timer may be sleeping until the old deadline.
+    defio_backend_wake_timer();
+}
+
 bool defio_page_size_valid(size_t page_size, size_t min, uint32_t *shift_out) {
-    if (page_size < min || (page_size & (page_size - 1)) != 0) {
+    if (page_size < min || page_size > DEFIO_PAGE_SIZE_MAX || (page_size & (page_size - 1)) != 0) {
         return false;
     }
     *shift_out = __builtin_ctzl(page_size);
@@ -139,9 +148,14 @@ bool defio_core_fault(uintptr_t addr) {
         return false;
     }
     defio_last_hit = inst;
+    // Open the page first, then set its bit (fb_defio's page_mkwrite order). The other
+    // order loses writes: a take and re-protect on another core (or thread) between the
+    // two would clear the bit and close the page, and this handler would then open it with
+    // its bit clear. In this order a take between the two finds no bit and leaves the page
+    // open; the bit set just after puts it in the next round, with every write made to it.
+    defio_backend_open_page(inst, page);
     OR(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31));
     ADD(&inst->faults, 1);
-    defio_backend_open_page(inst, page);
     arm_round(inst);
     return true;
 }
@@ -156,25 +170,55 @@ static bool round_open_since(defio_inst_t *inst, uint32_t *start) {
     return LOAD(&inst->armed) == DEFIO_ROUND_OPEN && LOAD(&inst->round_start_ms) == *start;
 }
 
+// Milliseconds until the open round started at `start` is due at `now_ms` (0: due now).
+// Millisecond clocks truncate: a round opened at 10.9 ms starts at 10, so `elapsed >= delay`
+// could fire up to 1 ms early. The delay is a minimum: wait for one more tick (a delay of 0
+// still means the next scheduler run).
+static uint32_t round_wait(defio_inst_t *inst, uint32_t start, uint32_t now_ms) {
+    uint32_t elapsed = now_ms - start;
+    if ((int32_t)elapsed < 0) {
+        // The round opened after the caller read now_ms (a fault preempted the timer).
+        elapsed = 0;
+    }
+    uint32_t delay = LOAD(&inst->delay_ms);
+    uint32_t retry = LOAD(&inst->retry_ms);
+    if (retry > delay) {
+        delay = retry;
+    }
+    if (delay == 0 || elapsed > delay) {
+        return 0;
+    }
+    return delay - elapsed + 1;
+}
+
+bool defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms) {
+    uint32_t start;
+    return round_open_since(inst, &start) && round_wait(inst, start, now_ms) == 0;
+}
+
+void defio_core_sched_ran(defio_inst_t *inst) {
+    __atomic_store_n(&inst->due, 0, __ATOMIC_SEQ_CST);
+}
+
+void defio_core_delivery_done(defio_inst_t *inst) {
+    if (__atomic_load_n(&inst->armed, __ATOMIC_SEQ_CST) != DEFIO_ROUND_CLOSED) {
+        defio_backend_wake_timer();
+    }
+}
+
 uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
     uint32_t next = UINT32_MAX;
     *scheduled = false;
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         defio_inst_t *inst = &defio_table[i];
         uint32_t start;
+        // A scheduled flush that has not run yet: it wakes us when it has
+        // (defio_core_delivery_done), so there is no deadline to keep for it.
         if (!LOAD(&inst->live) || LOAD(&inst->due) || !round_open_since(inst, &start)) {
             continue;
         }
-        uint32_t elapsed = now_ms - start;
-        if ((int32_t)elapsed < 0) {
-            // The round opened after the caller read now_ms (a fault preempted the timer).
-            elapsed = 0;
-        }
-        uint32_t delay = inst->delay_ms;
-        // Millisecond clocks truncate: a round opened at 10.9 ms starts at 10, so
-        // `elapsed >= delay` could fire up to 1 ms early. delay_ms is a minimum: wait for
-        // one more tick (delay 0 still means the next scheduler run).
-        if (delay == 0 || elapsed > delay) {
+        uint32_t wait = round_wait(inst, start, now_ms);
+        if (wait == 0) {
             STORE(&inst->due, 1);
             if (defio_port_round_due(inst)) {
                 *scheduled = true;
@@ -183,17 +227,14 @@ uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled) {
                 STORE(&inst->due, 0);
                 next = 1;
             }
-        } else if (delay - elapsed + 1 < next) {
-            next = delay - elapsed + 1;
+        } else if (wait < next) {
+            next = wait;
         }
     }
     return next;
 }
 
-void defio_core_prepare_write(uintptr_t addr, size_t len) {
-    if (len == 0) {
-        return;
-    }
+bool defio_core_overlaps(uintptr_t addr, size_t len) {
     uintptr_t end = addr + len; // exclusive
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         defio_inst_t *inst = &defio_table[i];
@@ -202,11 +243,9 @@ void defio_core_prepare_write(uintptr_t addr, size_t len) {
         }
         uintptr_t lo = inst->base;
         uintptr_t hi = lo + (inst->npages << inst->page_shift);
-        uintptr_t from = addr > lo ? addr : lo;
-        uintptr_t to = end < hi ? end : hi;
-        for (uintptr_t p = from; p < to; p = (p | (((uintptr_t)1 << inst->page_shift) - 1)) + 1) {
-            // An atomic add of zero: a real store (it faults on a clean page), no data change.
-            __atomic_fetch_add((volatile uint8_t *)p, 0, __ATOMIC_RELAXED);
+        if (addr < hi && end > lo) {
+            return true;
         }
     }
+    return false;
 }

@@ -3,6 +3,11 @@
 // Plain C types only (no mp_obj_t), so the same file builds into every port and is
 // testable on the host. The fault handler side (defio_core_fault) and the timer side
 // (defio_core_poll) do constant-time work, take no locks and never allocate.
+//
+// The invariant everything below keeps, on one core or several: a page of a live instance
+// is writable only if its dirty bit is set, or a fault handler that opened it is about to
+// set it. So a write is never lost: either it faults, or the page it lands in is (or is
+// about to be) in the bitmap, and the next take sees it.
 #ifndef DEFIO_CORE_H
 #define DEFIO_CORE_H
 
@@ -10,13 +15,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Limits, overridable per port or board with -D: instances alive at once, pages each.
+// Limits, overridable per port or board with -D: instances alive at once, pages each (the
+// sizes of the tables; a backend may allow fewer at run time: defio_backend_max_*). On a
+// Cortex-M they follow from the MPU and the pool: defio_mcu_limits.h.
+#ifdef DEFIO_MCU
+#include "defio_mcu_limits.h"
+#endif
 #ifndef DEFIO_MAX_INSTANCES
 #define DEFIO_MAX_INSTANCES (8)
 #endif
 #ifndef DEFIO_MAX_PAGES
 #define DEFIO_MAX_PAGES (4096)
 #endif
+// Largest page size accepted (bytes, a power of two).
+#ifndef DEFIO_PAGE_SIZE_MAX
+#define DEFIO_PAGE_SIZE_MAX (16u * 1024 * 1024)
+#endif
+// Largest delay_ms: the timer works with wrapping 32-bit milliseconds, so a deadline must
+// be less than half the wrap away (about 12 days).
+#define DEFIO_DELAY_MS_MAX (0x3fffffffu)
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
 
@@ -34,36 +51,48 @@ typedef struct _defio_inst_t {
     void *owner;            // the binding's object, handed back in defio_port_round_due
     uintptr_t backend;      // backend-private data (MPU: first region number)
 
-    // Written by the thread, read by the timer: a single aligned word.
+    // Written by the thread, read by the timer: single aligned words. retry_ms: the delay
+    // of a round that retries a failed delivery (backoff), 0 otherwise.
     volatile uint32_t delay_ms;
+    volatile uint32_t retry_ms;
 
     // Shared with the fault handler and the timer: atomic operations only.
     volatile uint32_t live;             // 1 while the instance is protected and tracked
     volatile uint32_t armed;            // DEFIO_ROUND_*: opened by its first fault, closed by take
     volatile uint32_t round_start_ms;   // time of the first fault of the open round
-    volatile uint32_t due;              // the timer scheduled the flush; cleared when it runs
+    volatile uint32_t due;              // set by the timer when it schedules the flush, cleared
+                                        // by the thread when that flush runs
     volatile uint32_t dirty[DEFIO_BITMAP_WORDS];
     volatile uint32_t faults;
-
-    // Thread only.
-    uint32_t callbacks;
-    uint32_t pages_delivered;
-    uint32_t errors;
 } defio_inst_t;
 
 // Thread side. Claim a table slot for memory at `base` (NULL when the table is full).
 defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
     uint32_t delay_ms, void *owner);
+// The slot number of a claimed instance (0 .. DEFIO_MAX_INSTANCES - 1).
+size_t defio_core_index(const defio_inst_t *inst);
 // Make a claimed instance visible to the fault handler and the timer.
 void defio_core_publish(defio_inst_t *inst);
 // Stop tracking: the fault handler and the timer ignore the slot from now on.
 void defio_core_release(defio_inst_t *inst);
 // Take and clear the dirty bitmap (closing the round); returns the number of pages taken.
+// The caller write-protects exactly the taken pages afterwards.
 size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
-// Put pages back (a failed delivery) and open a round for them if none is open.
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits);
+// Put pages back (a failed delivery) and open a round for them if none is open; the round
+// waits max(delay_ms, retry_ms).
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms);
 // Copy the dirty bitmap without clearing it; returns the number of pages set.
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
+// A new delay for the instance, applied to the open round too.
+void defio_core_set_delay(defio_inst_t *inst, uint32_t delay_ms);
+// The scheduled flush runs: the timer may schedule the instance again from now on.
+void defio_core_sched_ran(defio_inst_t *inst);
+// True when the open round has waited its delay at `now_ms` (a scheduled flush delivers
+// only then, so a flush() that overtook it does not make the next round early).
+bool defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms);
+// A delivery (or a refused scheduled flush) ended: if a round is open, make sure the timer
+// looks at it (it skipped the instance while the flush was scheduled).
+void defio_core_delivery_done(defio_inst_t *inst);
 
 // Page maths (thread side).
 static inline bool defio_bit_get(const uint32_t *bits, size_t page) {
@@ -73,14 +102,12 @@ bool defio_page_size_valid(size_t page_size, size_t min, uint32_t *shift_out);
 size_t defio_pages_for(size_t size, uint32_t page_shift);
 
 // Fault handler side: `addr` was written and faulted. If it belongs to a live instance,
-// record the page, open it (backend), arm the round and return true; else return false
-// and the caller chains to the normal fault path.
+// open the page (backend), then record it, arm the round and return true; else return
+// false and the caller chains to the normal fault path.
 bool defio_core_fault(uintptr_t addr);
 
-// Thread side: a write the CPU does not make (a kernel copy, DMA) is about to land in
-// [addr, addr + len): touch every page of a live instance it covers, so each one takes the
-// fault path before the write happens.
-void defio_core_prepare_write(uintptr_t addr, size_t len);
+// Any side: true when [addr, addr + len) overlaps the memory of a live instance.
+bool defio_core_overlaps(uintptr_t addr, size_t len);
 
 // Timer side: schedule the flush of every round that is due at `now_ms`; returns the
 // milliseconds until the next round falls due (UINT32_MAX when no round is open) and sets

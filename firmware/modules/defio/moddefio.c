@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "py/binary.h"
+#include "py/gc.h"
 #include "py/mperrno.h"
 #include "py/objarray.h"
 #include "py/objint.h"
 #include "py/runtime.h"
 #include "py/smallint.h"
+#include "py/qstr.h"
 
 #include "defio_backend.h"
 #include "defio_core.h"
@@ -26,6 +28,17 @@ typedef struct _defio_obj_t {
     size_t size;
     size_t page_size;
     size_t npages;
+    // The thread delivering a round (its callback in flight), NULL when none: taken with a
+    // compare-and-swap by whichever thread delivers, flushes or deinits, so one callback at
+    // most is in flight and protection never changes under a running delivery.
+    void *volatile busy;
+    // Delivery statistics and error state: written only by the thread holding `busy`.
+    mp_uint_t callbacks;
+    mp_uint_t pages_delivered;
+    mp_uint_t errors;
+    mp_uint_t failures_in_row;  // raising callbacks since the last good one (backoff)
+    mp_uint_t repeats;          // the last printed error raised again this many times
+    size_t last_error_hash;     // hash of the last printed error's text
 } defio_obj_t;
 
 // A memoryview whose allocation holds one more word pointing at the DeferredIO object. The
@@ -36,11 +49,16 @@ typedef struct _defio_view_t {
     defio_obj_t *owner;
 } defio_view_t;
 
-// Live instances: reachable from here so the GC never collects an instance the fault
-// handler and the timer still use (thread side only).
+// Live instances, indexed like the core's table: reachable from here so the GC never
+// collects an instance the fault handler and the timer still use (thread side only).
 MP_REGISTER_ROOT_POINTER(mp_obj_t defio_live[DEFIO_MAX_INSTANCES]);
 
 static const mp_obj_type_t defio_type;
+
+// Retry backoff after a raising callback: max(delay_ms, BASE) doubled per failure in a
+// row, up to max(delay_ms, CAP).
+#define RETRY_BASE_MS (10)
+#define RETRY_CAP_MS (5000)
 
 // OSError(errcode, message): e.errno is errcode, str(e) carries the message.
 static mp_obj_t new_oserror(int errcode, const char *msg) {
@@ -56,28 +74,28 @@ static defio_obj_t *get_live(mp_obj_t self_in) {
     return self;
 }
 
-// An int argument (bool and float refused); a big int is clamped to +-MP_SMALL_INT_MAX,
-// which every caller treats as out of range.
-static mp_int_t get_int_arg(mp_obj_t arg, const char *name) {
-    if (!mp_obj_is_int(arg)) {
+// An int argument in [lo, hi] (bool and float refused; big ints compared exactly), with a
+// one-line error naming the argument and the bound it broke.
+static mp_int_t get_int_arg(mp_obj_t arg, const char *name, mp_int_t lo, mp_int_t hi) {
+    if (!mp_obj_is_int(arg) || mp_obj_is_bool(arg)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("defio: %s must be an int, not %s"),
             name, mp_obj_get_type_str(arg));
     }
-    if (mp_obj_is_small_int(arg)) {
-        return MP_OBJ_SMALL_INT_VALUE(arg);
+    bool small = mp_obj_is_small_int(arg);
+    mp_int_t v = small ? MP_OBJ_SMALL_INT_VALUE(arg) : 0;
+    if (small ? v < lo : mp_obj_int_sign(arg) < 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("defio: %s must be >= %ld"), name,
+            (long)lo);
     }
-    return mp_obj_int_sign(arg) < 0 ? -MP_SMALL_INT_MAX : MP_SMALL_INT_MAX;
+    if (!small || v > hi) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("defio: %s must be <= %lu"), name,
+            (unsigned long)hi);
+    }
+    return v;
 }
 
 static uint32_t get_delay_ms(mp_obj_t arg) {
-    mp_int_t delay = get_int_arg(arg, "delay_ms");
-    if (delay < 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("defio: delay_ms must be >= 0"));
-    }
-    if ((uint64_t)delay > 0x7fffffff) {
-        mp_raise_ValueError(MP_ERROR_TEXT("defio: delay_ms too large"));
-    }
-    return (uint32_t)delay;
+    return get_int_arg(arg, "delay_ms", 0, DEFIO_DELAY_MS_MAX);
 }
 
 static mp_obj_t pages_to_list(const uint32_t *bits, size_t npages, size_t count) {
@@ -91,9 +109,72 @@ static mp_obj_t pages_to_list(const uint32_t *bits, size_t npages, size_t count)
     return MP_OBJ_FROM_PTR(list);
 }
 
-// Deliver one round: take the dirty pages, re-protect them ("mkclean"), then call
-// callback(d, pages). If the callback raises, its pages are pending again (a new round,
-// retried after delay_ms), `errors` counts it and the exception is returned in *exc.
+// --- One delivery at a time -----------------------------------------------------------------
+
+static void *thread_id(void) {
+    #if MICROPY_PY_THREAD
+    return mp_thread_get_state();
+    #else
+    return &mp_state_ctx;
+    #endif
+}
+
+typedef enum {
+    LOCK_TAKEN,     // this thread now delivers
+    LOCK_NESTED,    // this thread is already delivering: called from inside the callback
+    LOCK_BUSY,      // another thread is delivering
+} lock_result_t;
+
+static lock_result_t busy_try(defio_obj_t *self) {
+    void *me = thread_id();
+    void *expected = NULL;
+    if (__atomic_compare_exchange_n(&self->busy, &expected, me, false, __ATOMIC_SEQ_CST,
+        __ATOMIC_SEQ_CST)) {
+        return LOCK_TAKEN;
+    }
+    return expected == me ? LOCK_NESTED : LOCK_BUSY;
+}
+
+// Wait while another thread delivers, running pending callbacks (and Ctrl-C) meanwhile.
+static lock_result_t busy_acquire(defio_obj_t *self) {
+    lock_result_t r;
+    while ((r = busy_try(self)) == LOCK_BUSY) {
+        mp_event_wait_ms(1);
+    }
+    return r;
+}
+
+static void busy_release(defio_obj_t *self) {
+    __atomic_store_n(&self->busy, NULL, __ATOMIC_SEQ_CST);
+    defio_inst_t *inst = self->inst;
+    if (inst != NULL) {
+        defio_core_delivery_done(inst);
+    }
+}
+
+// --- Delivery -------------------------------------------------------------------------------
+
+static bool is_interrupt(mp_obj_t exc) {
+    const mp_obj_type_t *type = mp_obj_get_type(exc);
+    return mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(type), MP_OBJ_FROM_PTR(&mp_type_KeyboardInterrupt))
+           || mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(type), MP_OBJ_FROM_PTR(&mp_type_SystemExit));
+}
+
+static uint32_t retry_delay(defio_obj_t *self) {
+    uint32_t delay = self->inst->delay_ms;
+    uint32_t base = delay > RETRY_BASE_MS ? delay : RETRY_BASE_MS;
+    uint32_t cap = delay > RETRY_CAP_MS ? delay : RETRY_CAP_MS;
+    uint32_t ms = base;
+    for (mp_uint_t i = 1; i < self->failures_in_row && ms < cap; ++i) {
+        ms *= 2;
+    }
+    return ms < cap ? ms : cap;
+}
+
+// Deliver one round (the caller holds `busy`): take the dirty pages, re-protect them
+// ("mkclean"), then call callback(d, pages). If the callback raises, its pages are pending
+// again (retried after the backoff; KeyboardInterrupt and SystemExit: after delay_ms, not
+// counted as errors) and the exception is returned in *exc.
 static size_t deliver(defio_obj_t *self, mp_obj_t *exc) {
     defio_inst_t *inst = self->inst;
     uint32_t bits[DEFIO_BITMAP_WORDS];
@@ -110,33 +191,91 @@ static size_t deliver(defio_obj_t *self, mp_obj_t *exc) {
         nlr_pop();
     } else {
         *exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        bool interrupt = is_interrupt(*exc);
+        if (!interrupt) {
+            self->errors += 1;
+            self->failures_in_row += 1;
+        }
         // The callback may have deinited the instance; then there is nothing to retry.
         if (self->inst == inst) {
-            defio_core_restore(inst, bits);
-            inst->errors += 1;
+            defio_core_restore(inst, bits, interrupt ? 0 : retry_delay(self));
         }
         return 0;
     }
-    inst->callbacks += 1;
-    inst->pages_delivered += count;
+    self->failures_in_row = 0;
+    if (self->inst == inst) {
+        inst->retry_ms = 0;
+    }
+    self->callbacks += 1;
+    self->pages_delivered += count;
     return count;
 }
 
-static void print_callback_error(mp_obj_t exc) {
+// Print a callback's error, once per run of identical errors (same text, traceback
+// included): a callback failing on every retry prints one traceback, then a count.
+static void report_error(defio_obj_t *self, mp_obj_t exc) {
+    vstr_t vstr;
+    mp_print_t print;
+    vstr_init_print(&vstr, 64, &print);
+    mp_obj_print_exception(&print, exc);
+    size_t hash = qstr_compute_hash((const byte *)vstr.buf, vstr.len);
+    if (hash == self->last_error_hash) {
+        self->repeats += 1;
+        vstr_clear(&vstr);
+        return;
+    }
+    if (self->repeats > 0) {
+        mp_printf(MICROPY_ERROR_PRINTER, "defio: the previous error repeated %u more times\n",
+            (unsigned)self->repeats);
+    }
+    self->last_error_hash = hash;
+    self->repeats = 0;
     mp_printf(MICROPY_ERROR_PRINTER, "defio: callback raised; its pages are pending again\n");
-    mp_obj_print_exception(MICROPY_ERROR_PRINTER, exc);
+    mp_print_str(MICROPY_ERROR_PRINTER, vstr_null_terminated_str(&vstr));
+    vstr_clear(&vstr);
+}
+
+// After a good delivery: say how often the last error repeated, and forget it.
+static void report_recovered(defio_obj_t *self) {
+    if (self->repeats > 0) {
+        mp_printf(MICROPY_ERROR_PRINTER, "defio: the previous error repeated %u more times\n",
+            (unsigned)self->repeats);
+    }
+    self->repeats = 0;
+    self->last_error_hash = 0;
 }
 
 // The workqueue item: runs from the MicroPython scheduler, between bytecodes or while the
 // program waits, never in interrupt context.
 static mp_obj_t defio_sched_flush(mp_obj_t self_in) {
     defio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    if (self->inst != NULL) {
-        mp_obj_t exc;
-        deliver(self, &exc);
-        if (exc != MP_OBJ_NULL) {
-            print_callback_error(exc);
+    defio_inst_t *inst = self->inst;
+    if (inst == NULL) {
+        return mp_const_none;
+    }
+    defio_core_sched_ran(inst);
+    if (busy_try(self) != LOCK_TAKEN) {
+        // A callback is in flight (on this thread, which is inside it, or on another): it
+        // wakes the timer when it ends, and the round is looked at again then.
+        return mp_const_none;
+    }
+    mp_obj_t exc = MP_OBJ_NULL;
+    size_t n = 0;
+    // The app's flush() may have taken the round this was scheduled for: deliver only a
+    // round that has waited its delay.
+    if (defio_core_round_ready(inst, defio_backend_ticks_ms())) {
+        n = deliver(self, &exc);
+    }
+    busy_release(self);
+    if (exc == MP_OBJ_NULL) {
+        if (n > 0) {
+            report_recovered(self);
         }
+    } else if (is_interrupt(exc)) {
+        // The scheduler would print and swallow it: hand it to the program instead.
+        mp_sched_exception(exc);
+    } else {
+        report_error(self, exc);
     }
     return mp_const_none;
 }
@@ -152,14 +291,11 @@ static void stop(defio_obj_t *self) {
     if (inst == NULL) {
         return;
     }
+    size_t slot = defio_core_index(inst);
     defio_backend_detach(inst);
     defio_core_release(inst);
     self->inst = NULL;
-    for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
-        if (MP_STATE_PORT(defio_live)[i] == MP_OBJ_FROM_PTR(self)) {
-            MP_STATE_PORT(defio_live)[i] = MP_OBJ_NULL;
-        }
-    }
+    MP_STATE_PORT(defio_live)[slot] = MP_OBJ_NULL;
 }
 
 static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
@@ -175,44 +311,39 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args,
         args);
 
-    mp_int_t size = get_int_arg(args[ARG_size].u_obj, "size");
+    size_t min = defio_backend_page_size_min();
+    mp_obj_t size_in = args[ARG_size].u_obj;
+    if (mp_obj_is_int(size_in) && !mp_obj_is_small_int(size_in) && mp_obj_int_sign(size_in) > 0) {
+        mp_raise_msg(&mp_type_MemoryError, MP_ERROR_TEXT("defio: size too large"));
+    }
+    mp_int_t size = get_int_arg(size_in, "size", 1, MP_SMALL_INT_MAX);
     mp_obj_t callback = args[ARG_callback].u_obj;
     if (!mp_obj_is_callable(callback)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("defio: callback must be callable, not %s"),
             mp_obj_get_type_str(callback));
     }
     uint32_t delay_ms = get_delay_ms(args[ARG_delay_ms].u_obj);
-    mp_int_t page_size = get_int_arg(args[ARG_page_size].u_obj, "page_size");
-    if (size <= 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("defio: size must be > 0"));
-    }
-    size_t min = defio_backend_page_size_min();
+    mp_int_t page_size = get_int_arg(args[ARG_page_size].u_obj, "page_size", 0,
+        DEFIO_PAGE_SIZE_MAX);
     if (page_size == 0) {
         page_size = defio_backend_page_size_default();
     }
     uint32_t shift;
-    if (page_size < 0 || !defio_page_size_valid(page_size, min, &shift)) {
+    if (!defio_page_size_valid(page_size, min, &shift)) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("defio: page_size must be 0 or a power of two >= %u"), (unsigned)min);
     }
     size_t npages = defio_pages_for(size, shift);
-    if (size == MP_SMALL_INT_MAX || npages > DEFIO_MAX_PAGES) {
+    if (npages > defio_backend_max_pages()) {
         mp_raise_msg_varg(&mp_type_MemoryError,
-            MP_ERROR_TEXT("defio: size too large: an instance tracks at most %u pages of %u bytes"),
-            (unsigned)DEFIO_MAX_PAGES, (unsigned)page_size);
-    }
-    size_t slot = 0;
-    while (slot < DEFIO_MAX_INSTANCES && MP_STATE_PORT(defio_live)[slot] != MP_OBJ_NULL) {
-        ++slot;
-    }
-    if (slot == DEFIO_MAX_INSTANCES) {
-        nlr_raise(new_oserror(MP_ENOMEM, "defio: all instances are in use (deinit one first)"));
+            MP_ERROR_TEXT("defio: size %lu needs %lu pages of %lu bytes; an instance tracks at most %u"),
+            (unsigned long)size, (unsigned long)npages, (unsigned long)page_size,
+            (unsigned)defio_backend_max_pages());
     }
 
-    // Python objects first, so a MemoryError here leaks no backend memory.
+    // Python objects first, so a MemoryError here leaks no slot and no backend memory.
     defio_obj_t *self = mp_obj_malloc_with_finaliser(defio_obj_t, type);
-    self->inst = NULL;
-    self->mem = NULL;
+    memset((byte *)self + sizeof(mp_obj_base_t), 0, sizeof(*self) - sizeof(mp_obj_base_t));
     self->callback = callback;
     self->size = size;
     self->page_size = page_size;
@@ -224,6 +355,13 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     defio_backend_init();
     const char *why = "";
     int err = defio_backend_alloc(self->mem_len, page_size, &self->mem, &why);
+    if (err == MP_ENOMEM) {
+        // Instances that were deinited and dropped keep their memory until the GC collects
+        // them (a stale view must never reach a newer instance): collect, as the heap does,
+        // and try once more.
+        gc_collect();
+        err = defio_backend_alloc(self->mem_len, page_size, &self->mem, &why);
+    }
     if (err != 0) {
         nlr_raise(new_oserror(err, why));
     }
@@ -234,7 +372,11 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
     defio_inst_t *inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms, self);
     if (inst == NULL) {
-        nlr_raise(new_oserror(MP_ENOMEM, "defio: no free instance slot"));
+        gc_collect(); // dropped, undeinited instances give their slots back in their finaliser
+        inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms, self);
+    }
+    if (inst == NULL) {
+        nlr_raise(new_oserror(MP_ENOMEM, "defio: all instances are in use (deinit one first)"));
     }
     err = defio_backend_attach(inst, &why);
     if (err != 0) {
@@ -242,7 +384,7 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         nlr_raise(new_oserror(err, why));
     }
     self->inst = inst;
-    MP_STATE_PORT(defio_live)[slot] = MP_OBJ_FROM_PTR(self);
+    MP_STATE_PORT(defio_live)[defio_core_index(inst)] = MP_OBJ_FROM_PTR(self);
     defio_core_publish(inst);
     return MP_OBJ_FROM_PTR(self);
 }
@@ -257,10 +399,24 @@ static MP_DEFINE_CONST_FUN_OBJ_1(defio_pending_obj, defio_pending);
 
 static mp_obj_t defio_flush(mp_obj_t self_in) {
     defio_obj_t *self = get_live(self_in);
+    // Another thread's callback in flight: wait for it, then deliver what is left. Called
+    // from inside this instance's own callback: nothing now (no nesting); what the callback
+    // wrote goes to the next round.
+    if (busy_acquire(self) == LOCK_NESTED) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
+    if (self->inst == NULL) {
+        busy_release(self);
+        get_live(self_in); // deinited by the thread we waited for
+    }
     mp_obj_t exc;
     size_t n = deliver(self, &exc);
+    busy_release(self);
     if (exc != MP_OBJ_NULL) {
         nlr_raise(exc);
+    }
+    if (n > 0) {
+        report_recovered(self);
     }
     return MP_OBJ_NEW_SMALL_INT(n);
 }
@@ -268,18 +424,17 @@ static MP_DEFINE_CONST_FUN_OBJ_1(defio_flush_obj, defio_flush);
 
 static mp_obj_t defio_stats(mp_obj_t self_in) {
     defio_obj_t *self = get_live(self_in);
-    defio_inst_t *inst = self->inst;
     uint32_t bits[DEFIO_BITMAP_WORDS];
     mp_obj_t dict = mp_obj_new_dict(5);
     const struct {
         qstr key;
         mp_uint_t value;
     } items[] = {
-        { MP_QSTR_faults, inst->faults },
-        { MP_QSTR_callbacks, inst->callbacks },
-        { MP_QSTR_pages, inst->pages_delivered },
-        { MP_QSTR_errors, inst->errors },
-        { MP_QSTR_pending, defio_core_peek(inst, bits) },
+        { MP_QSTR_faults, self->inst->faults },
+        { MP_QSTR_callbacks, self->callbacks },
+        { MP_QSTR_pages, self->pages_delivered },
+        { MP_QSTR_errors, self->errors },
+        { MP_QSTR_pending, defio_core_peek(self->inst, bits) },
     };
     for (size_t i = 0; i < MP_ARRAY_SIZE(items); ++i) {
         mp_obj_dict_store(dict, MP_OBJ_NEW_QSTR(items[i].key), mp_obj_new_int_from_uint(items[i].value));
@@ -293,10 +448,19 @@ static mp_obj_t defio_deinit(mp_obj_t self_in) {
     if (self->inst == NULL) {
         return mp_const_none;
     }
-    // Deliver what is pending, as Linux's fb_deferred_io_cleanup flushes its work.
-    mp_obj_t exc;
-    deliver(self, &exc);
+    // A callback in flight on another thread: wait for it, so protection is never dropped
+    // under a running delivery. From inside the callback itself: stop now; the callback in
+    // flight is the last one.
+    lock_result_t lock = busy_acquire(self);
+    mp_obj_t exc = MP_OBJ_NULL;
+    if (lock == LOCK_TAKEN && self->inst != NULL) {
+        // Deliver what is pending, as Linux's fb_deferred_io_cleanup flushes its work.
+        deliver(self, &exc);
+    }
     stop(self);
+    if (lock == LOCK_TAKEN) {
+        busy_release(self);
+    }
     if (exc != MP_OBJ_NULL) {
         nlr_raise(exc);
     }
@@ -323,10 +487,47 @@ static mp_obj_t defio_del(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(defio_del_obj, defio_del);
 
+// How long program exit or soft reset waits for a callback in flight on another thread.
+#define CLOSE_WAIT_MS (2000)
+
+// Close one instance at program exit or soft reset: deliver its pending pages once (an
+// error is printed, not retried), then stop it.
+static void close_instance(defio_obj_t *self) {
+    lock_result_t lock;
+    uint32_t start = defio_backend_ticks_ms();
+    while ((lock = busy_try(self)) == LOCK_BUSY
+           && defio_backend_ticks_ms() - start < CLOSE_WAIT_MS) {
+        mp_event_wait_ms(1);
+    }
+    if (lock == LOCK_TAKEN && self->inst != NULL) {
+        mp_obj_t exc;
+        deliver(self, &exc);
+        if (exc != MP_OBJ_NULL) {
+            mp_printf(MICROPY_ERROR_PRINTER, "defio: callback raised at exit; pages lost\n");
+            mp_obj_print_exception(MICROPY_ERROR_PRINTER, exc);
+        }
+    } else if (lock == LOCK_BUSY) {
+        mp_printf(MICROPY_ERROR_PRINTER,
+            "defio: a callback still runs on another thread; pending pages not delivered\n");
+    }
+    stop(self);
+    if (lock == LOCK_TAKEN) {
+        busy_release(self);
+    }
+}
+
 void defio_deinit_all(void) {
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         mp_obj_t obj = MP_STATE_PORT(defio_live)[i];
-        if (obj != MP_OBJ_NULL) {
+        if (obj == MP_OBJ_NULL) {
+            continue;
+        }
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            close_instance(MP_OBJ_TO_PTR(obj));
+            nlr_pop();
+        } else {
+            // Ctrl-C (or an allocation failure) while closing: just stop it.
             stop(MP_OBJ_TO_PTR(obj));
         }
     }
@@ -340,9 +541,9 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         if (attr == MP_QSTR_buffer) {
             value = self->buffer;
         } else if (attr == MP_QSTR_page_size) {
-            value = MP_OBJ_NEW_SMALL_INT(self->page_size);
+            value = mp_obj_new_int_from_uint(self->page_size);
         } else if (attr == MP_QSTR_npages) {
-            value = MP_OBJ_NEW_SMALL_INT(self->npages);
+            value = mp_obj_new_int_from_uint(self->npages);
         } else if (attr == MP_QSTR_delay_ms) {
             value = mp_obj_new_int_from_uint(get_live(self_in)->inst->delay_ms);
         } else {
@@ -352,8 +553,9 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         get_live(self_in);
         dest[0] = value;
     } else if (dest[1] != MP_OBJ_NULL && attr == MP_QSTR_delay_ms) {
-        // Store.
-        get_live(self_in)->inst->delay_ms = get_delay_ms(dest[1]);
+        // Store: the new delay applies to the open round too.
+        uint32_t delay_ms = get_delay_ms(dest[1]);
+        defio_core_set_delay(get_live(self_in)->inst, delay_ms);
         dest[0] = MP_OBJ_NULL;
     }
 }
@@ -361,8 +563,9 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 static void defio_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     defio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_printf(print, "<DeferredIO size=%u page_size=%u npages=%u%s>", (unsigned)self->size,
-        (unsigned)self->page_size, (unsigned)self->npages, self->inst ? "" : " deinited");
+    mp_printf(print, "<DeferredIO size=%lu page_size=%lu npages=%lu%s>", (unsigned long)self->size,
+        (unsigned long)self->page_size, (unsigned long)self->npages,
+        self->inst ? "" : " deinited");
 }
 
 static const mp_rom_map_elem_t defio_locals_dict_table[] = {
@@ -391,6 +594,10 @@ static mp_obj_t defio_module_getattr(mp_obj_t attr) {
         return MP_OBJ_NEW_SMALL_INT(defio_backend_page_size_min());
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_PAGE_SIZE_DEFAULT)) {
         return MP_OBJ_NEW_SMALL_INT(defio_backend_page_size_default());
+    } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_MAX_INSTANCES)) {
+        return MP_OBJ_NEW_SMALL_INT(defio_backend_max_instances());
+    } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_MAX_PAGES)) {
+        return MP_OBJ_NEW_SMALL_INT(defio_backend_max_pages());
     } else if (attr == MP_OBJ_NEW_QSTR(MP_QSTR_BACKEND)) {
         return mp_obj_new_str(defio_backend_name, strlen(defio_backend_name));
     }
