@@ -133,7 +133,7 @@ RP2_SRC := $(wildcard $(TOP)/firmware/rp2/*) $(wildcard $(TOP)/boards/*/*) \
 	$(wildcard $(TOP)/lib/*.py) $(wildcard $(TOP)/lib/defio_epd/*.py)
 rp2_board = $(patsubst %-nodefio,%,$(1))
 rp2_defio = $(if $(filter %-nodefio,$(1)),-DDEFIO_RP2_WITHOUT_DEFIO=1,\
-	-DUSER_C_MODULES=$(TOP)/firmware/modules/defio/micropython.cmake)
+	"-DUSER_C_MODULES=$(TOP)/firmware/modules/defio/micropython.cmake;$(TOP)/firmware/rp2/micropython.cmake")
 
 $(RP2_STAMP): tools/setup $(SETUP_STAMP)
 	@tools/setup rp2

@@ -38,10 +38,11 @@ set(DEFIO_MCU_MPU_REGIONS_MAX ${DEFIO_RP2_REGIONS})
 # The fault path runs from RAM (pico-sdk's memmap puts .time_critical.* in .data).
 set(DEFIO_MCU_RAMFUNC "__attribute__((section(\".time_critical.defio\")))")
 
-# The port side of the seam: the fault entry, the PendSV slot, the soft timer, soft reset,
-# and core 1's guard (defio_rp2.c).
-list(APPEND MICROPY_SOURCE_BOARD ${CMAKE_CURRENT_LIST_DIR}/defio_rp2.c)
-# Core 1 runs _thread; its MPU is its own. pico-sdk's multicore_lockout_victim_init() is the
-# first thing core 1 runs for a thread (ports/rp2/mpthreadport.c): wrapping it lets core 1
-# set up its own MPU and fault handling before any Python code runs there.
-add_link_options(-Wl,--wrap=multicore_lockout_victim_init)
+# The port side of the seam (defio_rp2.c) comes in as a second USER_C_MODULES entry,
+# firmware/rp2/micropython.cmake, so it can link the SDK's hardware_exception.
+# _thread and defio take turns (see defio_rp2.c): mp_thread_create (core 0 starts a thread),
+# mp_thread_finish (core 1, the thread ends) and defio's backend attach/detach (an instance
+# gets or drops its MPU regions) are wrapped. Each is called from another object file than
+# the one that defines it (py/modthread.c; the module's binding), so --wrap reaches the calls.
+add_link_options(-Wl,--wrap=mp_thread_create -Wl,--wrap=mp_thread_finish
+    -Wl,--wrap=defio_backend_attach -Wl,--wrap=defio_backend_detach)
