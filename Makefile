@@ -147,7 +147,9 @@ $(RP2_PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 $(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(RP2_PYLIB) $(DEFIO_SRC) $(RP2_SRC)
 	@echo "building $* (MicroPython's rp2 port) -> $@"
 	@mkdir -p $(BUILD)/$*
+	@# GIT_CEILING_DIRECTORIES: the version string is MicroPython's (mpconfig.h), not our commit.
 	@{ export MICROPY_MPYCROSS=$(BUILD)/mpy-cross/mpy-cross; \
+	  export GIT_CEILING_DIRECTORIES=$(TOP)/deps:$(realpath $(TOP)/deps); \
 	  { [ -f $(BUILD)/$*/Makefile ] || cmake -S $(TOP)/deps/rp2-tree/ports/rp2 -B $(BUILD)/$* \
 		-DMICROPY_BOARD=$(call rp2_board,$*) -DMICROPY_BOARD_DIR=$(TOP)/boards/$(call rp2_board,$*) \
 		$(call rp2_defio,$*) -DDEFIO_PYLIB=$(BUILD)/rp2-pylib \
