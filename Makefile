@@ -74,18 +74,20 @@ run: $(RUN_DEPS)
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
-test: lint test-upstream test-firmware test-host
+test: lint test-upstream test-firmware test-host test-rp2
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .
 
 test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
-		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py
+		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py \
+		--ignore host_tests/test_rp2_image.py
 
 test-firmware: $(FIRMWARE) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
-		--ignore host_tests/test_unix_only.py
+		--ignore host_tests/test_unix_only.py --ignore host_tests/test_rp2_image.py \
+		--ignore host_tests/test_rp2_pins.py
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
@@ -143,6 +145,12 @@ $(RP2_STAMP): tools/setup $(SETUP_STAMP)
 $(RP2_PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/rp2-pylib --font-module
 	@touch $@
+
+# Both images build from this tree, then are checked on the host (no chip, no emulator):
+# UF2 family IDs and layout, defio and its boot wiring, frozen modules (test_rp2_image.py).
+.PHONY: test-rp2
+test-rp2: $(BUILD)/RPI_PICO/firmware.uf2 $(BUILD)/RPI_PICO2/firmware.uf2
+	$(PYTHON) -m pytest -q -p no:cacheprovider -s host_tests/test_rp2_image.py
 
 $(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(RP2_PYLIB) $(DEFIO_SRC) $(RP2_SRC)
 	@echo "building $* (MicroPython's rp2 port) -> $@"

@@ -16,8 +16,9 @@ and fit Adafruit's 2.13" eInk breakout (and any SSD1680 / UC8151D breakout) with
   SRCS (SRAM CS)      SRAM_CS      GP7    10   (Adafruit breakouts; use sramcs_pin=None)
   VIN, GND            3V3(OUT) 36, GND 38
 
-Importing this module also puts font5x8.bin (for adafruit_framebuf's text) on the
-filesystem when it is not there yet, from a frozen copy: nothing to copy by hand.
+Importing this module also writes font5x8.bin (adafruit_framebuf's text font) into the
+current folder (/ after boot, where adafruit_framebuf looks) when it is not there yet, from
+a frozen copy: nothing to copy by hand.
 """
 
 from machine import Pin
@@ -49,7 +50,7 @@ def SPI():
     return _spi
 
 
-def _install_font(path="/font5x8.bin"):
+def _install_font(path="font5x8.bin"):
     import os
 
     try:
