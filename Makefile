@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
+#   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
 #   make firmware BOARD=RPI_PICO | RPI_PICO2   firmware.uf2 from MicroPython's own rp2 port
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
@@ -22,16 +23,25 @@ UNIX_FLAGS := BUILD=$(BUILD)/unix USER_C_MODULES=$(TOP)/firmware/modules \
 UNIX_FW := $(BUILD)/unix/micropython
 DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 
-# The board `make run`, `make firmware` and `make bench` use: a folder of boards/, or unix.
+# The board `make run`, `make firmware` and `make bench` use: a folder of boards/, a build
+# variant below, or unix.
 BOARD ?= MPS2_AN385
 FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
 # Boards of upstream's rp2 port (a folder with mpconfigboard.cmake) build a uf2 instead.
 RP2_BOARDS := $(patsubst boards/%/mpconfigboard.cmake,%,$(wildcard boards/*/mpconfigboard.cmake))
 FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.$(if $(filter $(FW_BOARD),$(RP2_BOARDS)),uf2,elf)
-PORT_SRC := $(wildcard $(TOP)/firmware/port/*) $(wildcard $(TOP)/boards/$(FW_BOARD)/*)
+
+# The QEMU boards `make test` builds and tests (each one's suites: QEMU_TESTS_<name>).
+# MPS2_AN505_R8 is a build variant: the AN505 with defio held to 8 MPU regions (the count
+# of an RP2350), to test the PMSAv8 backend when regions run out.
+QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505 MPS2_AN505_R8
+FW_VARIANT_MPS2_AN505_R8 := BOARD=MPS2_AN505 DEFIO_MPU_REGIONS=8
+fw_args = $(or $(FW_VARIANT_$(1)),BOARD=$(1))
+fw_board = $(patsubst BOARD=%,%,$(firstword $(call fw_args,$(1))))
+PORT_SRC := $(wildcard $(TOP)/firmware/port/*)
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
-	distclean
+	distclean soak
 
 all: unix
 
@@ -84,19 +94,40 @@ test-host: $(UNIX_FW) $(PYLIB)
 		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py \
 		--ignore host_tests/test_rp2_image.py
 
-test-firmware: $(FIRMWARE) $(PYLIB)
-	$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu host_tests \
-		--ignore host_tests/test_unix_only.py --ignore host_tests/test_rp2_image.py \
-		--ignore host_tests/test_rp2_pins.py
+# On the AN385 every test (the e-paper side too); on the other boards the defio suites: the
+# contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
+QEMU_DEFIO_TESTS := host_tests/test_contract_*.py host_tests/test_firmware.py \
+	host_tests/test_mcu_*.py
+QEMU_TESTS_MPS2_AN385 := host_tests --ignore host_tests/test_unix_only.py \
+	--ignore host_tests/test_unix_threads.py --ignore host_tests/test_rp2_image.py \
+	--ignore host_tests/test_rp2_pins.py
+test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
+	@for b in $(QEMU_BOARDS); do \
+		echo "test-firmware: $$b"; \
+		tests="$(QEMU_TESTS_MPS2_AN385)"; [ $$b = MPS2_AN385 ] || tests="$(QEMU_DEFIO_TESTS)"; \
+		$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu --board $$b $$tests || exit 1; \
+	done
+
+# The long randomized no-lost-update soak (make test runs a short one): SOAK_SEED=n repeats
+# a run, SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS set its length.
+SOAK_HOST_ROUNDS ?= 10000
+SOAK_FW_ROUNDS ?= 2000
+soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
+	SOAK_ROUNDS=$(SOAK_HOST_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
+		host_tests/test_soak.py
+	SOAK_ROUNDS=$(SOAK_FW_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider --target qemu \
+		host_tests/test_soak.py
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
 bench: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD)
 
-test-upstream: $(UNIX_FW) $(FIRMWARE)
+# MicroPython's suite on the Unix build and on each QEMU board (not on build variants).
+UPSTREAM_QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505
+test-upstream: $(UNIX_FW) $(foreach b,$(UPSTREAM_QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf)
 	tools/run-upstream-tests unix $(UNIX_FW)
-	tools/run-upstream-tests qemu
+	@for b in $(UPSTREAM_QEMU_BOARDS); do tools/run-upstream-tests qemu $$b || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
@@ -104,17 +135,21 @@ clean:
 distclean: clean
 	rm -rf deps .venv
 
-# --- firmware: our Cortex-M port, booted in QEMU -------------------------------------
-#   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf
+# --- firmware: the QEMU MPS2 port, booted in QEMU --------------------------------------
+#   make firmware [BOARD=MPS2_AN385]   -> build/$(BOARD)/firmware.elf (MPS2_AN385,
+#                                         MPS2_AN385_V6M, MPS2_AN505, MPS2_AN505_R8)
 #   make repl                          boot it in QEMU, REPL on this terminal (Ctrl-A X quits)
 #   make test-firmware                 our whole suite against it in QEMU
 
 .PHONY: firmware repl
 firmware: $(FIRMWARE)
-$(BUILD)/%/firmware.elf: $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC)
-	@echo "building the $(BOARD) firmware with defio -> $@"
-	@mkdir -p $(BUILD)/$(FW_BOARD)
-	@$(MAKE) -C $(TOP)/firmware/port BOARD=$* BUILD=$(BUILD)/$* -j$(JOBS) \
+.SECONDEXPANSION:
+$(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf: $(SETUP_STAMP) \
+		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) \
+		$$(wildcard $(TOP)/boards/$$(call fw_board,$$*)/*)
+	@echo "building the $* firmware with defio -> $@"
+	@mkdir -p $(BUILD)/$*
+	@$(MAKE) -C $(TOP)/firmware/port $(call fw_args,$*) BUILD=$(BUILD)/$* -j$(JOBS) \
 		>$(BUILD)/$*.log 2>&1 || (tail -40 $(BUILD)/$*.log; exit 1)
 	@arm-none-eabi-size $@
 

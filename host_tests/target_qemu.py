@@ -37,6 +37,7 @@ class QemuTarget:
 
     def __init__(self, board="MPS2_AN385", panel="tcp", copy_lib=True, icount=False,
                  pylib=False):
+        self.board = board
         self.qemu = QemuLauncher(board, repl="pty", panel=panel, icount=icount).start()
         self.pylib = pylib
         self.device = self.qemu.repl_pty
@@ -44,6 +45,7 @@ class QemuTarget:
         self._fd = None
         self._raw = False
         self._lib_ok = False
+        self.reset_output = ""
 
     # Low-level pty I/O.
     def _open(self):
@@ -111,11 +113,14 @@ class QemuTarget:
         raise RuntimeError("cannot enter the raw REPL")
 
     def _soft_reset(self):
+        """Soft reset in the raw REPL; what the board printed while resetting (the last
+        callbacks of the previous run's instances) is kept in self.reset_output."""
         self._drain(0.02)
         self._write(b"\x04")
         data, _ = self._read_until(b"soft reboot\r\n", 10)
         rest = data.split(b"soft reboot\r\n", 1)[1]
-        self._read_until(RAW_BANNER, 10, rest)
+        data, _ = self._read_until(RAW_BANNER, 10, rest)
+        self.reset_output = data.split(RAW_BANNER, 1)[0].decode(errors="replace")
 
     def _after_crash(self, timeout=10):
         # The board resets: wait for the friendly prompt, then the raw REPL again.

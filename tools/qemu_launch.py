@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Boot our firmware in qemu-system-arm with the REPL and the panel UART where you want them.
 
-    tools/qemu_launch.py [--board MPS2_AN385] [--elf build/MPS2_AN385/firmware.elf]
+    tools/qemu_launch.py [--board MPS2_AN385|MPS2_AN385_V6M|MPS2_AN505|MPS2_AN505_R8]
+                         [--elf build/<BOARD>/firmware.elf]
                          [--repl tcp|pty|stdio] [--repl-port N]
                          [--panel tcp|null] [--panel-port N] [--icount]
 
@@ -41,9 +42,19 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
 
+def board_dir(board):
+    """The folder of a board in boards/. A build variant `<BOARD>_R<n>` (the board built
+    with defio limited to n MPU regions: `make firmware BOARD=MPS2_AN505_R8`) is its board's."""
+    path = ROOT / "boards" / board
+    m = re.fullmatch(r"(.+)_R\d+", board)
+    if not path.is_dir() and m:
+        path = ROOT / "boards" / m.group(1)
+    return path
+
+
 def board_machine(board):
     """The QEMU machine name of a board (QEMU_MACHINE in its mpconfigboard.mk)."""
-    mk = ROOT / "boards" / board / "mpconfigboard.mk"
+    mk = board_dir(board) / "mpconfigboard.mk"
     for line in mk.read_text().splitlines():
         m = re.match(r"\s*QEMU_MACHINE\s*[:?]?=\s*(\S+)", line)
         if m:

@@ -22,6 +22,14 @@
 #define MICROPY_ENABLE_SCHEDULER            (1)
 #define MICROPY_SCHEDULER_DEPTH             (8)
 #define MICROPY_KBD_EXCEPTION               (1)
+// Ctrl-C reaches code that runs inside a scheduled callback too (a defio callback that never
+// returns). Without threads the VM only looks at sched_state, which stays locked while the
+// scheduler runs a callback, so a Ctrl-C there would wait for the callback to end: look at
+// the pending exception itself when the scheduler is locked.
+#define MICROPY_VM_HOOK_LOOP \
+    if (MP_STATE_VM(sched_state) < 0 && MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) { \
+        mp_handle_pending(true); \
+    }
 #define MICROPY_HELPER_REPL                 (1)
 #define MICROPY_REPL_INFO                   (1)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)

@@ -10,6 +10,7 @@
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/stream.h"
+#include "shared/runtime/pyexec.h"
 
 #include "cortexm.h"
 #include "defio_mcu.h"
@@ -114,14 +115,21 @@ void mp_hal_delay_us(mp_uint_t us) {
 }
 
 // stdin: wait for the RX ring, running scheduled callbacks while idle (so defio rounds
-// are delivered while the REPL waits for input, unlike upstream's qemu port).
+// are delivered while the REPL waits for input, unlike upstream's qemu port). Not while the
+// raw REPL waits for its next command: a callback printing there would break the protocol
+// of the tool on the other side (mpremote); its rounds run when the next command does.
+// (pyexec sets the interrupt character only while code runs.)
 int mp_hal_stdin_rx_chr(void) {
     for (;;) {
         int c = port_uart_rx_get(&port_uart0);
         if (c >= 0) {
             return c;
         }
-        mp_event_wait_indefinite();
+        if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL && mp_interrupt_char < 0) {
+            __asm volatile ("wfi");
+        } else {
+            mp_event_wait_indefinite();
+        }
     }
 }
 
@@ -145,6 +153,10 @@ uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
     return ret;
 }
 
+// The SysTick count alone repeats when QEMU reads it twice within one of its timer updates
+// (random.seed() twice in a row gave the same sequence now and then): mix in a call count.
 uint32_t port_random_seed(void) {
-    return mp_hal_ticks_cpu();
+    static uint32_t calls;
+    calls += 1;
+    return mp_hal_ticks_cpu() ^ (calls * 0x9e3779b9u);
 }

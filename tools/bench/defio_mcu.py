@@ -1,15 +1,19 @@
 # Micro-benchmarks of defio on the firmware, run in QEMU with `-icount shift=0`: one
-# instruction is 1 ns of virtual time and the 25 MHz SysTick advances one clock per 40
-# instructions, so time.ticks_cpu() differences * 40 are instruction counts.
+# instruction is 1 ns of virtual time and SysTick counts the core clock (machine.freq():
+# 25 MHz on the AN385, one clock per 40 instructions; 20 MHz on the AN505, 50), so
+# time.ticks_cpu() differences times that are instruction counts.
 # Prints one JSON object.
 import json
 import time
 
 import defio
+import machine
 import micropython
 
-INSNS_PER_CLOCK = 40
+INSNS_PER_CLOCK = 1000000000 // machine.freq()
 P = defio.PAGE_SIZE_DEFAULT
+MAXP = min(56, defio.MAX_PAGES)
+MAXI = min(7, defio.MAX_INSTANCES)
 ROUNDS = 60
 
 
@@ -33,25 +37,28 @@ def write_loop(b, n):
         b[i & 255] = i & 255
 
 
-def fault_insns(pages, instances):
+def fault_insns(pages, instances, step=1):
     # Instructions of one first-write fault minus a plain store, median over rounds; the
     # instance written to is the last one created (the handler's search sees all of them).
+    # step=2 writes every other page (in the middle of an interval: a split on PMSAv8).
     others = [defio.DeferredIO(P, lambda d, p: None, delay_ms=1000000)
               for _ in range(instances - 1)]
     d = defio.DeferredIO(pages * P, lambda d, p: None, delay_ms=1000000)
     b = d.buffer
-    touch(b, pages, P)
+    n = pages // step
+    b = memoryview(b)[P * (step - 1):]
+    touch(b, n, P * step)
     d.flush()
     per = []
     for _ in range(ROUNDS):
         t0 = time.ticks_cpu()
-        touch(b, pages, P)
+        touch(b, n, P * step)
         t1 = time.ticks_cpu()
-        touch(b, pages, P)
+        touch(b, n, P * step)
         t2 = time.ticks_cpu()
         d.flush()
         faulting, plain = time.ticks_diff(t1, t0), time.ticks_diff(t2, t1)
-        per.append((faulting - plain) * INSNS_PER_CLOCK / pages)
+        per.append((faulting - plain) * INSNS_PER_CLOCK / n)
     d.deinit()
     for o in others:
         o.deinit()
@@ -60,7 +67,7 @@ def fault_insns(pages, instances):
 
 def flush_insns(pages):
     # Instructions of d.flush() with `pages` dirty pages and a callback that returns at once.
-    d = defio.DeferredIO(56 * P, lambda d, p: None, delay_ms=1000000)
+    d = defio.DeferredIO(MAXP * P, lambda d, p: None, delay_ms=1000000)
     b = d.buffer
     samples = []
     for _ in range(ROUNDS // 2):
@@ -112,16 +119,19 @@ ratio_mv, _ = dirty_write_ratio(memoryview(bytearray(P)))
 result = {
     "backend": defio.BACKEND,
     "page_size": P,
+    "max_instances": defio.MAX_INSTANCES,
+    "max_pages": defio.MAX_PAGES,
     "dirty_write_ratio": ratio,
     "dirty_write_ratio_vs_memoryview": ratio_mv,
     "dirty_loop_faults": faults,
     "fault_instructions": {
         "pages=8,instances=1": fault_insns(8, 1),
-        "pages=56,instances=1": fault_insns(56, 1),
+        "pages=%d,instances=1" % MAXP: fault_insns(MAXP, 1),
         "pages=8,instances=4": fault_insns(8, 4),
-        "pages=8,instances=7": fault_insns(8, 7),
+        "pages=8,instances=%d" % MAXI: fault_insns(8, MAXI),
+        "pages=8,instances=1,every other page": fault_insns(8, 1, 2),
     },
-    "flush_instructions": {str(k): flush_insns(k) for k in (1, 2, 4, 8, 16, 32, 56)},
+    "flush_instructions": {str(k): flush_insns(k) for k in (1, 2, 4, 8, 16, 32, MAXP)},
     "heap_bytes_per_instance": ram_per_instance(),
 }
 print(json.dumps(result))

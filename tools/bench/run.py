@@ -6,6 +6,10 @@ is measured in the same run; on the firmware QEMU runs with `-icount shift=0`, s
 instructions (deterministic), not wall time. Speed goals live here, never in test asserts.
 
     .venv/bin/python tools/bench/run.py [--board MPS2_AN385] [--skip-workloads]
+        [--backends MPS2_AN385,MPS2_AN385_V6M,MPS2_AN505]
+
+--backends adds one row per board (so per MPU backend): first-write fault cost, defio's text
+size and the limits.
 """
 
 import argparse
@@ -63,7 +67,7 @@ def line_fit(points):
     return slope, my - slope * mx
 
 
-def sizes(board):
+def sizes(board, ninst):
     """Firmware text/data/bss, the defio objects' text, the instance table entry."""
     elf = BUILD / board / "firmware.elf"
     out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True,
@@ -77,8 +81,6 @@ def sizes(board):
     nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True,
                         check=True).stdout
     table = re.search(r"^\S+ (\S+) [bBdD] defio_table$", nm, re.MULTILINE)
-    mk = (ROOT / "boards" / board / "mpconfigboard.mk").read_text()
-    ninst = int(re.search(r"DEFIO_MAX_INSTANCES=(\d+)", mk).group(1))
     return {
         "firmware_text_bytes": int(out[0]),
         "firmware_data_bytes": int(out[1]),
@@ -133,6 +135,39 @@ def plot(results, path):
     return True
 
 
+def backends(boards, known):
+    """Per board: its backend, the first-write fault cost, defio's text and the limits."""
+    rows = {}
+    for board in boards:
+        mcu, sz = known.get(board) or (None, None)
+        if mcu is None:
+            mcu = mcu_micro(board)
+            sz = sizes(board, mcu["max_instances"])
+        faults = mcu["fault_instructions"]
+        rows[board] = {
+            "backend": mcu["backend"],
+            "fault_instructions": statistics.median(faults.values()),
+            "fault_instructions_every_other_page": faults["pages=8,instances=1,every other page"],
+            "defio_text_bytes": sz["defio_text_bytes"],
+            "max_instances": mcu["max_instances"],
+            "max_pages": mcu["max_pages"],
+            "page_size": mcu["page_size"],
+        }
+    return rows
+
+
+def backends_table(rows):
+    head = ("board", "backend", "fault insns", "every other page", "defio text",
+            "instances", "pages")
+    lines = [(f"{head[0]:<16}{head[1]:<12}{head[2]:>12}{head[3]:>18}{head[4]:>12}"
+              f"{head[5]:>11}{head[6]:>7}")]
+    for board, v in rows.items():
+        lines.append(f"{board:<16}{v['backend']:<12}{v['fault_instructions']:>12.0f}"
+                     f"{v['fault_instructions_every_other_page']:>18.0f}"
+                     f"{v['defio_text_bytes']:>12}{v['max_instances']:>11}{v['max_pages']:>7}")
+    return "\n".join(lines)
+
+
 def table(r):
     rows = [
         ("dirty-page write loop / bytearray, firmware (instructions)",
@@ -153,6 +188,8 @@ def table(r):
     ]
     w = max(len(a) for a, _ in rows)
     lines = [f"{a:<{w}}  {b}" for a, b in rows]
+    if r.get("backends"):
+        lines += ["", backends_table(r["backends"])]
     if r.get("workloads"):
         lines += ["", epd_workloads.table(r)]
     return "\n".join(lines)
@@ -162,13 +199,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="MPS2_AN385")
     ap.add_argument("--skip-workloads", action="store_true")
+    ap.add_argument("--backends", default="", help="comma-separated boards, one per backend")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
 
     mcu = mcu_micro(args.board)
     flush = sorted((int(k), v) for k, v in mcu["flush_instructions"].items())
     slope, fixed = line_fit(flush)
-    sz = sizes(args.board)
+    sz = sizes(args.board, mcu["max_instances"])
     r = {
         "board": args.board,
         "page_size": mcu["page_size"],
@@ -185,6 +223,8 @@ def main(argv=None):
         **sz,
         **host_micro(),
     }
+    if args.backends:
+        r["backends"] = backends(args.backends.split(","), {args.board: (mcu, sz)})
     if not args.skip_workloads:
         wl = workloads("qemu" if args.board != "unix" else "unix")
         r["workloads"] = wl["workloads"]

@@ -124,14 +124,23 @@ static void init_once_fn(void) {
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = segv_handler;
-    sigemptyset(&sa.sa_mask);
+    // Nothing interrupts the handler between opening a page and setting its bit (the Unix
+    // port's SIGINT handler would raise KeyboardInterrupt right there and lose the bit).
+    sigfillset(&sa.sa_mask);
+    sigdelset(&sa.sa_mask, SIGSEGV);
+    sigdelset(&sa.sa_mask, SIGBUS);
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigaction(SIGSEGV, &sa, &previous_segv);
 
-    // The timer thread never takes the wake signal itself.
+    // The timer thread takes no asynchronous signal: not the wake signal, and not SIGINT,
+    // whose handler in the Unix port raises KeyboardInterrupt on the thread it interrupts
+    // (MICROPY_ASYNC_KBD_INTR). Faults (SIGSEGV, SIGBUS, ...) stay deliverable.
     sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, DEFIO_WAKE_SIGNAL);
+    sigfillset(&block);
+    sigdelset(&block, SIGSEGV);
+    sigdelset(&block, SIGBUS);
+    sigdelset(&block, SIGFPE);
+    sigdelset(&block, SIGILL);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     pthread_create(&timer_thread, NULL, timer_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

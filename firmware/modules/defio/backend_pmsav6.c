@@ -105,7 +105,10 @@ DEFIO_MCU_RAMFUNC bool defio_mpu_fault(uint32_t *frame, const uint32_t *r4_r7) {
     if (defio_pmsav7_protected(lo)) {
         handled = defio_core_fault(lo);
     }
-    if (defio_pmsav7_protected(hi - 1) && defio_core_fault(hi - 1)) {
+    // Pages are at least DEFIO_MCU_PAGE_SIZE_MIN and aligned to their size: the last byte
+    // is in another page only if it is in another such block (an STM across a boundary).
+    if (((lo ^ (hi - 1)) >= DEFIO_MCU_PAGE_SIZE_MIN)
+        && defio_pmsav7_protected(hi - 1) && defio_core_fault(hi - 1)) {
         handled = true;
     }
     #if DEFIO_MCU_CHECK_DECODER

@@ -153,7 +153,7 @@ int defio_backend_attach(defio_inst_t *inst, const char **why) {
             for (size_t p = region_lo[r]; p < region_hi[r]; ++p) {
                 bits[p >> 5] |= 1u << (p & 31);
             }
-            defio_core_restore(victim, bits, 0);
+            defio_core_restore(victim, bits, victim->retry_ms, true);
         }
     }
     uint32_t state = defio_irq_save();

@@ -78,7 +78,7 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
 // Open a round unless one is open: only the first write of a round gets the CAS, and it
 // notes the start before the timer can see the round open (the timer may run on another
 // core, or preempt the thread between the two stores).
-static void arm_round(defio_inst_t *inst) {
+DEFIO_FAULT_PATH static void arm_round(defio_inst_t *inst) {
     uint32_t closed = DEFIO_ROUND_CLOSED;
     if (__atomic_compare_exchange_n(&inst->armed, &closed, DEFIO_ROUND_OPENING, false,
         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
@@ -88,13 +88,15 @@ static void arm_round(defio_inst_t *inst) {
     }
 }
 
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms) {
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms, bool arm) {
     STORE(&inst->retry_ms, retry_ms);
     size_t nwords = bitmap_words(inst);
     for (size_t i = 0; i < nwords; ++i) {
         OR(&inst->dirty[i], bits[i]);
     }
-    arm_round(inst);
+    if (arm) {
+        arm_round(inst);
+    }
 }
 
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits) {
@@ -137,7 +139,7 @@ static inline intptr_t page_in(defio_inst_t *inst, uintptr_t addr) {
 // handler, any value is safe: page_in checks it).
 static defio_inst_t *volatile defio_last_hit = &defio_table[0];
 
-bool defio_core_fault(uintptr_t addr) {
+DEFIO_FAULT_PATH bool defio_core_fault(uintptr_t addr) {
     defio_inst_t *inst = defio_last_hit;
     intptr_t page = page_in(inst, addr);
     for (size_t i = 0; page < 0 && i < DEFIO_MAX_INSTANCES; ++i) {

@@ -37,6 +37,11 @@
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
 
+// Attribute of the functions the fault handler runs (a port may need them in RAM).
+#ifndef DEFIO_FAULT_PATH
+#define DEFIO_FAULT_PATH
+#endif
+
 // Round states (defio_inst_t.armed). OPENING: the first fault is noting the start time; the
 // timer looks only at OPEN rounds.
 #define DEFIO_ROUND_CLOSED (0)
@@ -78,9 +83,9 @@ void defio_core_release(defio_inst_t *inst);
 // Take and clear the dirty bitmap (closing the round); returns the number of pages taken.
 // The caller write-protects exactly the taken pages afterwards.
 size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
-// Put pages back (a failed delivery) and open a round for them if none is open; the round
-// waits max(delay_ms, retry_ms).
-void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms);
+// Put pages back (a failed delivery). With `arm`, open a round for them if none is open;
+// the rounds wait max(delay_ms, retry_ms) until a delivery succeeds.
+void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms, bool arm);
 // Copy the dirty bitmap without clearing it; returns the number of pages set.
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
 // A new delay for the instance, applied to the open round too.

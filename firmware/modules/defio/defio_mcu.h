@@ -62,8 +62,11 @@
 //   DEFIO_MCU_FIRST_REGION       MPU regions below this one stay the port's (default 0).
 //   DEFIO_MCU_MPU_REGIONS_MAX    use at most this many MPU regions (default 8 on PMSAv6/v7,
 //                                16 on PMSAv8); the count itself is read from MPU_TYPE.
-//   DEFIO_MCU_RAMFUNC            attribute for the fault path (default none; RP2040, where
-//                                flash XIP may be off: __attribute__((section(...))) in RAM).
+//   DEFIO_MCU_RAMFUNC            attribute for everything the fault handler runs: the entry
+//                                stub, the decoder, the backends' page opening, the core's
+//                                defio_core_fault (default none; RP2040, where flash XIP may
+//                                be off: __attribute__((section(...))) placed in RAM). The
+//                                port's hooks called from the handler need the same care.
 //   DEFIO_MCU_CHECK_DECODER      (PMSAv6 code run on a core with MMFAR, tests only) compare
 //                                every decoded store with MMFAR; a mismatch is not handled.
 //

@@ -75,6 +75,11 @@
 #define DEFIO_MAX_PAGES (DEFIO_MCU_REGIONS * DEFIO_MCU_PAGES_PER_REGION)
 #endif
 
+// The core's fault path goes where the port wants the handler (RP2040: RAM).
+#ifdef DEFIO_MCU_RAMFUNC
+#define DEFIO_FAULT_PATH DEFIO_MCU_RAMFUNC
+#endif
+
 // Run time: MPU regions defio may use (MPU_TYPE, capped), instances and pages per instance.
 size_t defio_mcu_regions(void);
 size_t defio_mcu_max_instances(void);

@@ -8,6 +8,7 @@
 #include "py/binary.h"
 #include "py/gc.h"
 #include "py/mperrno.h"
+#include "py/mphal.h"
 #include "py/objarray.h"
 #include "py/objint.h"
 #include "py/runtime.h"
@@ -119,6 +120,33 @@ static void *thread_id(void) {
     #endif
 }
 
+#if MICROPY_ASYNC_KBD_INTR
+// The Unix port raises KeyboardInterrupt straight from its SIGINT handler, at whatever
+// instruction the thread is on. SIGINT is held off while a delivery changes state (the busy
+// owner, take, re-protect, put back), so an interrupt lands either in the callback, where
+// deliver() catches it, or outside any delivery.
+#include <signal.h>
+typedef sigset_t async_state_t;
+static void async_hold(async_state_t *old) {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, old);
+}
+static void async_allow(const async_state_t *old) {
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+#else
+// Elsewhere Ctrl-C is a pending exception, raised only where the VM checks for one.
+typedef int async_state_t;
+static inline void async_hold(async_state_t *old) {
+    (void)old;
+}
+static inline void async_allow(const async_state_t *old) {
+    (void)old;
+}
+#endif
+
 typedef enum {
     LOCK_TAKEN,     // this thread now delivers
     LOCK_NESTED,    // this thread is already delivering: called from inside the callback
@@ -135,13 +163,20 @@ static lock_result_t busy_try(defio_obj_t *self) {
     return expected == me ? LOCK_NESTED : LOCK_BUSY;
 }
 
-// Wait while another thread delivers, running pending callbacks (and Ctrl-C) meanwhile.
-static lock_result_t busy_acquire(defio_obj_t *self) {
-    lock_result_t r;
-    while ((r = busy_try(self)) == LOCK_BUSY) {
+// Wait while another thread delivers, running pending callbacks (and Ctrl-C) meanwhile,
+// for at most `timeout_ms` (0: no limit). Returns with SIGINT held where that matters; *old
+// is the state to give back (async_allow) after busy_release.
+static lock_result_t busy_acquire(defio_obj_t *self, uint32_t timeout_ms, async_state_t *old) {
+    uint32_t start = defio_backend_ticks_ms();
+    for (;;) {
+        async_hold(old);
+        lock_result_t r = busy_try(self);
+        if (r != LOCK_BUSY || (timeout_ms != 0 && defio_backend_ticks_ms() - start >= timeout_ms)) {
+            return r;
+        }
+        async_allow(old);
         mp_event_wait_ms(1);
     }
-    return r;
 }
 
 static void busy_release(defio_obj_t *self) {
@@ -173,9 +208,9 @@ static uint32_t retry_delay(defio_obj_t *self) {
 
 // Deliver one round (the caller holds `busy`): take the dirty pages, re-protect them
 // ("mkclean"), then call callback(d, pages). If the callback raises, its pages are pending
-// again (retried after the backoff; KeyboardInterrupt and SystemExit: after delay_ms, not
+// again (retried after the backoff; KeyboardInterrupt and SystemExit: not retried, not
 // counted as errors) and the exception is returned in *exc.
-static size_t deliver(defio_obj_t *self, mp_obj_t *exc) {
+static size_t deliver(defio_obj_t *self, const async_state_t *unheld, mp_obj_t *exc) {
     defio_inst_t *inst = self->inst;
     uint32_t bits[DEFIO_BITMAP_WORDS];
     *exc = MP_OBJ_NULL;
@@ -185,11 +220,15 @@ static size_t deliver(defio_obj_t *self, mp_obj_t *exc) {
     }
     defio_backend_protect(inst, bits);
     nlr_buf_t nlr;
+    async_state_t held;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t pages = pages_to_list(bits, inst->npages, count);
+        async_allow(unheld);
         mp_call_function_2(self->callback, MP_OBJ_FROM_PTR(self), pages);
+        async_hold(&held);
         nlr_pop();
     } else {
+        async_hold(&held);
         *exc = MP_OBJ_FROM_PTR(nlr.ret_val);
         bool interrupt = is_interrupt(*exc);
         if (!interrupt) {
@@ -197,8 +236,10 @@ static size_t deliver(defio_obj_t *self, mp_obj_t *exc) {
             self->failures_in_row += 1;
         }
         // The callback may have deinited the instance; then there is nothing to retry.
+        // Interrupted: the pages stay pending, with no round armed for them (the program
+        // is being stopped); the next write, flush(), deinit() or exit delivers them.
         if (self->inst == inst) {
-            defio_core_restore(inst, bits, interrupt ? 0 : retry_delay(self));
+            defio_core_restore(inst, bits, interrupt ? 0 : retry_delay(self), !interrupt);
         }
         return 0;
     }
@@ -253,10 +294,13 @@ static mp_obj_t defio_sched_flush(mp_obj_t self_in) {
     if (inst == NULL) {
         return mp_const_none;
     }
+    async_state_t old;
+    async_hold(&old);
     defio_core_sched_ran(inst);
     if (busy_try(self) != LOCK_TAKEN) {
         // A callback is in flight (on this thread, which is inside it, or on another): it
         // wakes the timer when it ends, and the round is looked at again then.
+        async_allow(&old);
         return mp_const_none;
     }
     mp_obj_t exc = MP_OBJ_NULL;
@@ -264,9 +308,10 @@ static mp_obj_t defio_sched_flush(mp_obj_t self_in) {
     // The app's flush() may have taken the round this was scheduled for: deliver only a
     // round that has waited its delay.
     if (defio_core_round_ready(inst, defio_backend_ticks_ms())) {
-        n = deliver(self, &exc);
+        n = deliver(self, &old, &exc);
     }
     busy_release(self);
+    async_allow(&old);
     if (exc == MP_OBJ_NULL) {
         if (n > 0) {
             report_recovered(self);
@@ -402,16 +447,20 @@ static mp_obj_t defio_flush(mp_obj_t self_in) {
     // Another thread's callback in flight: wait for it, then deliver what is left. Called
     // from inside this instance's own callback: nothing now (no nesting); what the callback
     // wrote goes to the next round.
-    if (busy_acquire(self) == LOCK_NESTED) {
+    async_state_t old;
+    if (busy_acquire(self, 0, &old) == LOCK_NESTED) {
+        async_allow(&old);
         return MP_OBJ_NEW_SMALL_INT(0);
     }
     if (self->inst == NULL) {
         busy_release(self);
+        async_allow(&old);
         get_live(self_in); // deinited by the thread we waited for
     }
     mp_obj_t exc;
-    size_t n = deliver(self, &exc);
+    size_t n = deliver(self, &old, &exc);
     busy_release(self);
+    async_allow(&old);
     if (exc != MP_OBJ_NULL) {
         nlr_raise(exc);
     }
@@ -451,16 +500,18 @@ static mp_obj_t defio_deinit(mp_obj_t self_in) {
     // A callback in flight on another thread: wait for it, so protection is never dropped
     // under a running delivery. From inside the callback itself: stop now; the callback in
     // flight is the last one.
-    lock_result_t lock = busy_acquire(self);
+    async_state_t old;
+    lock_result_t lock = busy_acquire(self, 0, &old);
     mp_obj_t exc = MP_OBJ_NULL;
     if (lock == LOCK_TAKEN && self->inst != NULL) {
         // Deliver what is pending, as Linux's fb_deferred_io_cleanup flushes its work.
-        deliver(self, &exc);
+        deliver(self, &old, &exc);
     }
     stop(self);
     if (lock == LOCK_TAKEN) {
         busy_release(self);
     }
+    async_allow(&old);
     if (exc != MP_OBJ_NULL) {
         nlr_raise(exc);
     }
@@ -493,17 +544,14 @@ static MP_DEFINE_CONST_FUN_OBJ_1(defio_del_obj, defio_del);
 // Close one instance at program exit or soft reset: deliver its pending pages once (an
 // error is printed, not retried), then stop it.
 static void close_instance(defio_obj_t *self) {
-    lock_result_t lock;
-    uint32_t start = defio_backend_ticks_ms();
-    while ((lock = busy_try(self)) == LOCK_BUSY
-           && defio_backend_ticks_ms() - start < CLOSE_WAIT_MS) {
-        mp_event_wait_ms(1);
-    }
+    async_state_t old;
+    lock_result_t lock = busy_acquire(self, CLOSE_WAIT_MS, &old);
     if (lock == LOCK_TAKEN && self->inst != NULL) {
         mp_obj_t exc;
-        deliver(self, &exc);
+        deliver(self, &old, &exc);
         if (exc != MP_OBJ_NULL) {
-            mp_printf(MICROPY_ERROR_PRINTER, "defio: callback raised at exit; pages lost\n");
+            mp_printf(MICROPY_ERROR_PRINTER,
+                "defio: callback raised while closing; its pages are not delivered\n");
             mp_obj_print_exception(MICROPY_ERROR_PRINTER, exc);
         }
     } else if (lock == LOCK_BUSY) {
@@ -514,9 +562,13 @@ static void close_instance(defio_obj_t *self) {
     if (lock == LOCK_TAKEN) {
         busy_release(self);
     }
+    async_allow(&old);
 }
 
 void defio_deinit_all(void) {
+    // A callback that hangs while closing can still be interrupted with Ctrl-C (after
+    // the REPL or the program has stopped listening for it).
+    mp_hal_set_interrupt_char(3); // Ctrl-C
     for (size_t i = 0; i < DEFIO_MAX_INSTANCES; ++i) {
         mp_obj_t obj = MP_STATE_PORT(defio_live)[i];
         if (obj == MP_OBJ_NULL) {
@@ -531,6 +583,7 @@ void defio_deinit_all(void) {
             stop(MP_OBJ_TO_PTR(obj));
         }
     }
+    mp_hal_set_interrupt_char(-1);
 }
 
 static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
