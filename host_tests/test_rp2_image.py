@@ -9,7 +9,8 @@ runs this file, so a pass means both images build. Then, for each image:
   - the boot path installs the fault handler at run time: main() calls defio_rp2_init, which
     calls pico-sdk's exception_set_exclusive_handler (HardFault; and MemManage on RP2350,
     which it enables); the handler itself is linked into RAM;
-  - the poll goes through upstream's PendSV dispatch, soft reset reaches defio, and the
+  - the poll goes through upstream's PendSV dispatch (also when the soft timer expires),
+    soft reset reaches defio, and the
     _thread / defio turn-taking wraps are the only callers of what they wrap;
   - the frozen modules (our lib/, Adafruit's packages, the font) are in the image;
   - the pool and the RAM left for the MicroPython heap (printed; -s shows them).
@@ -196,6 +197,12 @@ def test_poll_soft_reset_and_thread_wraps_wired(image):
     assert calls(disassembly(elf, "defio_mcu_hook_poll_soon"), "pendsv_schedule_dispatch")
     assert calls(disassembly(elf, "defio_mcu_hook_poll_later"), "soft_timer_insert") or \
         calls(disassembly(elf, "defio_mcu_hook_poll_later"), "soft_timer_remove")
+    # The expired timer hands over to the PendSV slot: a poll run inside upstream's
+    # soft_timer_handler could not re-arm the timer (the handler rewrites the heap).
+    timer_cb = disassembly(elf, "defio_rp2_timer_cb")
+    assert not calls(timer_cb, "defio_mcu_poll")
+    assert calls(timer_cb, "defio_mcu_hook_poll_soon") or \
+        calls(timer_cb, "pendsv_schedule_dispatch")
     main = disassembly(elf, "main")
     assert calls(main, "defio_rp2_soft_reset"), "soft reset does not reach defio"
     asm = tool("arm-none-eabi-objdump", "-d", str(elf))

@@ -6,8 +6,9 @@
 //                the RP2040's Cortex-M0+ has) and, on the RP2350, also as MemManage, which
 //                it enables. A fault that is not defio's goes to the handler that was there.
 //   poll soon    a PendSV dispatch slot of our own (MICROPY_BOARD_PENDSV_ENTRIES).
-//   poll later   a static soft timer (shared/runtime/softtimer.c); upstream runs expired
-//                timers from its own PendSV slot, so the poll always runs at PendSV level.
+//   poll later   a static soft timer (shared/runtime/softtimer.c): upstream runs expired
+//                timers from its own PendSV slot; ours hands over to our slot, so the poll
+//                always runs at PendSV level, never inside the timer handler.
 //   clock        mp_hal_ticks_ms(): the 64-bit microsecond timer, read without a lock.
 //   soft reset   MICROPY_BOARD_START_SOFT_RESET, while the VM is still up.
 //
@@ -41,14 +42,19 @@
 
 static soft_timer_entry_t defio_rp2_timer;
 
-static void defio_rp2_timer_cb(soft_timer_entry_t *self) {
-    (void)self;
-    defio_mcu_poll();
-}
-
 void defio_mcu_hook_poll_soon(void) {
     // From the fault handler or a thread: one store and a PendSV pend, no lock.
     pendsv_schedule_dispatch(PENDSV_DISPATCH_DEFIO, defio_mcu_poll);
+}
+
+// The timer expired. Hand the poll to our PendSV slot rather than calling it here: the poll
+// may re-arm this timer, and soft_timer_handler, which runs this callback, rewrites the
+// timer heap from its own copy once its callbacks return (an entry inserted from inside a
+// callback would be lost). Our slot comes after upstream's soft-timer slot, so the PendSV
+// handler that runs this callback runs the poll next, in the same pass.
+static void defio_rp2_timer_cb(soft_timer_entry_t *self) {
+    (void)self;
+    defio_mcu_hook_poll_soon();
 }
 
 void defio_mcu_hook_poll_later(uint32_t ms) {
