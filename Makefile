@@ -92,7 +92,7 @@ lint: $(SETUP_STAMP)
 test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
 		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py \
-		--ignore host_tests/test_rp2_image.py
+		--ignore-glob 'host_tests/test_mcu_*.py' --ignore host_tests/test_rp2_image.py
 
 # On the AN385 every test (the e-paper side too); on the other boards the defio suites: the
 # contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
@@ -120,8 +120,13 @@ soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.
-bench: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
-	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD)
+comma := ,
+# Plus one row per MPU backend (fault cost, defio's text, limits): BENCH_BACKEND_BOARDS.
+BENCH_BACKEND_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505
+bench: $(UNIX_FW) $(FIRMWARE) $(foreach b,$(BENCH_BACKEND_BOARDS),$(BUILD)/$(b)/firmware.elf) \
+		$(PYLIB)
+	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD) \
+		--backends $(subst $(eval) ,$(comma),$(BENCH_BACKEND_BOARDS))
 
 # MicroPython's suite on the Unix build and on each QEMU board (not on build variants).
 UPSTREAM_QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505

@@ -67,6 +67,7 @@ static size_t bitmap_words(const defio_inst_t *inst) {
 size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
     // Close the round first: a fault from here on opens the next one (and arms the timer),
     // so a page written while we take is either in `bits` or in the next round.
+    STORE(&inst->settling, 0);
     STORE(&inst->armed, DEFIO_ROUND_CLOSED);
     size_t nwords = bitmap_words(inst);
     for (size_t i = 0; i < nwords; ++i) {
@@ -79,6 +80,12 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
 // notes the start before the timer can see the round open (the timer may run on another
 // core, or preempt the thread between the two stores).
 DEFIO_FAULT_PATH static void arm_round(defio_inst_t *inst) {
+    // Most faults find the round open already: a plain load, no exclusive access. (Seeing
+    // it open while a take is closing it is fine: the take closes the round before it takes
+    // the bitmap, so it takes the bit this fault set just before.)
+    if (LOAD(&inst->armed) != DEFIO_ROUND_CLOSED) {
+        return;
+    }
     uint32_t closed = DEFIO_ROUND_CLOSED;
     if (__atomic_compare_exchange_n(&inst->armed, &closed, DEFIO_ROUND_OPENING, false,
         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
@@ -107,10 +114,19 @@ size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits) {
     return popcount_words(bits, nwords);
 }
 
-void defio_core_set_delay(defio_inst_t *inst, uint32_t delay_ms) {
+void defio_core_set_timing(defio_inst_t *inst, uint32_t delay_ms, uint32_t settle_ms,
+    uint32_t max_delay_ms) {
     STORE(&inst->delay_ms, delay_ms);
+    STORE(&inst->settle_ms, settle_ms);
+    STORE(&inst->max_delay_ms, max_delay_ms);
     // The timer may be sleeping until the old deadline.
     defio_backend_wake_timer();
+}
+
+void defio_core_begin_settle(defio_inst_t *inst, uint32_t now_ms) {
+    STORE(&inst->settle_faults, LOAD(&inst->faults));
+    STORE(&inst->settle_start_ms, now_ms);
+    STORE(&inst->settling, 1);
 }
 
 bool defio_page_size_valid(size_t page_size, size_t min, uint32_t *shift_out) {
@@ -172,30 +188,72 @@ static bool round_open_since(defio_inst_t *inst, uint32_t *start) {
     return LOAD(&inst->armed) == DEFIO_ROUND_OPEN && LOAD(&inst->round_start_ms) == *start;
 }
 
+// The settle phase (settle_ms > 0), an extension of the kernel's fixed delay: when delay_ms
+// is over, the thread protects the round's pages again instead of delivering them
+// (DEFIO_ROUND_SETTLE: a settle window of settle_ms starts) and the round goes on. A write
+// in the window faults (the fault count moves): the app is still drawing, so when the window
+// ends the pages are protected again for another window. The round is delivered at the end
+// of a window without a fault, or when it is max_delay_ms old (so a continuous animation
+// still gets an update every max_delay_ms). Pages written before and during the settle
+// phase go in the same callback. The fault path does nothing more for it.
+
+static uint32_t since(uint32_t now_ms, uint32_t then_ms) {
+    uint32_t elapsed = now_ms - then_ms;
+    // `then` after the caller read now_ms (a fault preempted the timer): no time passed.
+    return (int32_t)elapsed < 0 ? 0 : elapsed;
+}
+
+// The longest a round waits, from its first write, with the settle phase.
+static uint32_t max_delay(defio_inst_t *inst, uint32_t delay) {
+    uint32_t cap = LOAD(&inst->max_delay_ms);
+    if (cap == 0) {
+        uint32_t settle = LOAD(&inst->settle_ms);
+        cap = settle > (DEFIO_DELAY_MS_MAX - delay) / 10 ? DEFIO_DELAY_MS_MAX : delay + 10 * settle;
+    }
+    return cap > delay ? cap : delay;
+}
+
 // Milliseconds until the open round started at `start` is due at `now_ms` (0: due now).
 // Millisecond clocks truncate: a round opened at 10.9 ms starts at 10, so `elapsed >= delay`
-// could fire up to 1 ms early. The delay is a minimum: wait for one more tick (a delay of 0
+// could fire up to 1 ms early. Every wait is a minimum: wait for one more tick (a delay of 0
 // still means the next scheduler run).
 static uint32_t round_wait(defio_inst_t *inst, uint32_t start, uint32_t now_ms) {
-    uint32_t elapsed = now_ms - start;
-    if ((int32_t)elapsed < 0) {
-        // The round opened after the caller read now_ms (a fault preempted the timer).
-        elapsed = 0;
-    }
+    uint32_t elapsed = since(now_ms, start);
     uint32_t delay = LOAD(&inst->delay_ms);
     uint32_t retry = LOAD(&inst->retry_ms);
     if (retry > delay) {
         delay = retry;
     }
-    if (delay == 0 || elapsed > delay) {
+    if (!LOAD(&inst->settling)) {
+        return delay == 0 || elapsed > delay ? 0 : delay - elapsed + 1;
+    }
+    uint32_t cap = max_delay(inst, delay);
+    if (elapsed >= cap) {
         return 0;
     }
-    return delay - elapsed + 1;
+    uint32_t settle = LOAD(&inst->settle_ms);
+    uint32_t window = since(now_ms, LOAD(&inst->settle_start_ms));
+    if (window > settle) {
+        return 0;
+    }
+    uint32_t wait = settle - window + 1;
+    return wait < cap - elapsed ? wait : cap - elapsed;
 }
 
-bool defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms) {
+defio_round_action_t defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms) {
     uint32_t start;
-    return round_open_since(inst, &start) && round_wait(inst, start, now_ms) == 0;
+    if (!round_open_since(inst, &start) || round_wait(inst, start, now_ms) != 0) {
+        return DEFIO_ROUND_WAIT;
+    }
+    if (LOAD(&inst->settle_ms) == 0
+        || since(now_ms, start) >= max_delay(inst, LOAD(&inst->delay_ms))) {
+        return DEFIO_ROUND_DELIVER;
+    }
+    // delay_ms is over (first window), or a window ended with writes in it (another one).
+    if (!LOAD(&inst->settling) || LOAD(&inst->faults) != LOAD(&inst->settle_faults)) {
+        return DEFIO_ROUND_SETTLE;
+    }
+    return DEFIO_ROUND_DELIVER;
 }
 
 void defio_core_sched_ran(defio_inst_t *inst) {

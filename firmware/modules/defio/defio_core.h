@@ -56,10 +56,19 @@ typedef struct _defio_inst_t {
     void *owner;            // the binding's object, handed back in defio_port_round_due
     uintptr_t backend;      // backend-private data (MPU: first region number)
 
-    // Written by the thread, read by the timer: single aligned words. retry_ms: the delay
-    // of a round that retries a failed delivery (backoff), 0 otherwise.
+    // Written by the thread, read by the timer (and settle_ms by the fault handler): single
+    // aligned words. retry_ms: the delay of a round that retries a failed delivery (backoff),
+    // 0 otherwise. settle_ms, max_delay_ms: the settle phase (0: none; see defio_core.c).
     volatile uint32_t delay_ms;
     volatile uint32_t retry_ms;
+    volatile uint32_t settle_ms;
+    volatile uint32_t max_delay_ms;
+    // Written by the thread holding the binding's busy owner, read by the timer: the settle
+    // window of the open round (settling: 1 once its pages were protected again after
+    // delay_ms, cleared by take; the window's start and the fault count then).
+    volatile uint32_t settling;
+    volatile uint32_t settle_start_ms;
+    volatile uint32_t settle_faults;
 
     // Shared with the fault handler and the timer: atomic operations only.
     volatile uint32_t live;             // 1 while the instance is protected and tracked
@@ -70,6 +79,13 @@ typedef struct _defio_inst_t {
     volatile uint32_t dirty[DEFIO_BITMAP_WORDS];
     volatile uint32_t faults;
 } defio_inst_t;
+
+// What the scheduled flush does with an open round (defio_core_round_ready).
+typedef enum {
+    DEFIO_ROUND_WAIT,       // not due yet (or no round open)
+    DEFIO_ROUND_SETTLE,     // delay_ms is over: protect its pages again and watch for writes
+    DEFIO_ROUND_DELIVER,    // due: deliver it
+} defio_round_action_t;
 
 // Thread side. Claim a table slot for memory at `base` (NULL when the table is full).
 defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
@@ -88,13 +104,19 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits);
 void defio_core_restore(defio_inst_t *inst, const uint32_t *bits, uint32_t retry_ms, bool arm);
 // Copy the dirty bitmap without clearing it; returns the number of pages set.
 size_t defio_core_peek(const defio_inst_t *inst, uint32_t *bits);
-// A new delay for the instance, applied to the open round too.
-void defio_core_set_delay(defio_inst_t *inst, uint32_t delay_ms);
+// New timing for the instance, applied to the open round too (max_delay_ms 0: delay_ms +
+// 10 x settle_ms).
+void defio_core_set_timing(defio_inst_t *inst, uint32_t delay_ms, uint32_t settle_ms,
+    uint32_t max_delay_ms);
+// A settle window starts: the open round's pages are about to be protected again (thread
+// side, before the protection); a fault from now on means the app is still drawing.
+void defio_core_begin_settle(defio_inst_t *inst, uint32_t now_ms);
 // The scheduled flush runs: the timer may schedule the instance again from now on.
 void defio_core_sched_ran(defio_inst_t *inst);
-// True when the open round has waited its delay at `now_ms` (a scheduled flush delivers
-// only then, so a flush() that overtook it does not make the next round early).
-bool defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms);
+// What the scheduled flush does with the open round at `now_ms`: it delivers only a round
+// that has waited its delay (so a flush() that overtook it does not make the next round
+// early) and, with settle_ms, stayed quiet that long.
+defio_round_action_t defio_core_round_ready(defio_inst_t *inst, uint32_t now_ms);
 // A delivery (or a refused scheduled flush) ended: if a round is open, make sure the timer
 // looks at it (it skipped the instance while the flush was scheduled).
 void defio_core_delivery_done(defio_inst_t *inst);

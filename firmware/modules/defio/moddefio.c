@@ -95,8 +95,17 @@ static mp_int_t get_int_arg(mp_obj_t arg, const char *name, mp_int_t lo, mp_int_
     return v;
 }
 
-static uint32_t get_delay_ms(mp_obj_t arg) {
-    return get_int_arg(arg, "delay_ms", 0, DEFIO_DELAY_MS_MAX);
+static uint32_t get_ms(mp_obj_t arg, const char *name) {
+    return get_int_arg(arg, name, 0, DEFIO_DELAY_MS_MAX);
+}
+
+// max_delay_ms is 0 (automatic) or at least delay_ms.
+static void check_max_delay(uint32_t delay_ms, uint32_t max_delay_ms) {
+    if (max_delay_ms != 0 && max_delay_ms < delay_ms) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("defio: max_delay_ms must be 0 or >= delay_ms (%u)"),
+            (unsigned)delay_ms);
+    }
 }
 
 static mp_obj_t pages_to_list(const uint32_t *bits, size_t npages, size_t count) {
@@ -307,8 +316,23 @@ static mp_obj_t defio_sched_flush(mp_obj_t self_in) {
     size_t n = 0;
     // The app's flush() may have taken the round this was scheduled for: deliver only a
     // round that has waited its delay.
-    if (defio_core_round_ready(inst, defio_backend_ticks_ms())) {
-        n = deliver(self, &old, &exc);
+    uint32_t now = defio_backend_ticks_ms();
+    switch (defio_core_round_ready(inst, now)) {
+        case DEFIO_ROUND_DELIVER:
+            n = deliver(self, &old, &exc);
+            break;
+        case DEFIO_ROUND_SETTLE: {
+            // delay_ms is over: protect the round's pages again (they stay dirty) and watch
+            // for writes; busy_release wakes the timer for the settle deadline.
+            uint32_t bits[DEFIO_BITMAP_WORDS];
+            defio_core_begin_settle(inst, now);
+            if (defio_core_peek(inst, bits) != 0) {
+                defio_backend_protect(inst, bits);
+            }
+            break;
+        }
+        default:
+            break;
     }
     busy_release(self);
     async_allow(&old);
@@ -345,12 +369,14 @@ static void stop(defio_obj_t *self) {
 
 static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
     const mp_obj_t *all_args) {
-    enum { ARG_size, ARG_callback, ARG_delay_ms, ARG_page_size };
+    enum { ARG_size, ARG_callback, ARG_delay_ms, ARG_page_size, ARG_settle_ms, ARG_max_delay_ms };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_size, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_callback, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_delay_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(1000)} },
         { MP_QSTR_page_size, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
+        { MP_QSTR_settle_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
+        { MP_QSTR_max_delay_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args,
@@ -367,7 +393,10 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("defio: callback must be callable, not %s"),
             mp_obj_get_type_str(callback));
     }
-    uint32_t delay_ms = get_delay_ms(args[ARG_delay_ms].u_obj);
+    uint32_t delay_ms = get_ms(args[ARG_delay_ms].u_obj, "delay_ms");
+    uint32_t settle_ms = get_ms(args[ARG_settle_ms].u_obj, "settle_ms");
+    uint32_t max_delay_ms = get_ms(args[ARG_max_delay_ms].u_obj, "max_delay_ms");
+    check_max_delay(delay_ms, max_delay_ms);
     mp_int_t page_size = get_int_arg(args[ARG_page_size].u_obj, "page_size", 0,
         DEFIO_PAGE_SIZE_MAX);
     if (page_size == 0) {
@@ -428,6 +457,7 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         defio_core_release(inst);
         nlr_raise(new_oserror(err, why));
     }
+    defio_core_set_timing(inst, delay_ms, settle_ms, max_delay_ms);
     self->inst = inst;
     MP_STATE_PORT(defio_live)[defio_core_index(inst)] = MP_OBJ_FROM_PTR(self);
     defio_core_publish(inst);
@@ -599,16 +629,27 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             value = mp_obj_new_int_from_uint(self->npages);
         } else if (attr == MP_QSTR_delay_ms) {
             value = mp_obj_new_int_from_uint(get_live(self_in)->inst->delay_ms);
+        } else if (attr == MP_QSTR_settle_ms) {
+            value = mp_obj_new_int_from_uint(get_live(self_in)->inst->settle_ms);
+        } else if (attr == MP_QSTR_max_delay_ms) {
+            value = mp_obj_new_int_from_uint(get_live(self_in)->inst->max_delay_ms);
         } else {
             dest[1] = MP_OBJ_SENTINEL; // continue with the methods
             return;
         }
         get_live(self_in);
         dest[0] = value;
-    } else if (dest[1] != MP_OBJ_NULL && attr == MP_QSTR_delay_ms) {
-        // Store: the new delay applies to the open round too.
-        uint32_t delay_ms = get_delay_ms(dest[1]);
-        defio_core_set_delay(get_live(self_in)->inst, delay_ms);
+    } else if (dest[1] != MP_OBJ_NULL
+               && (attr == MP_QSTR_delay_ms || attr == MP_QSTR_settle_ms
+                   || attr == MP_QSTR_max_delay_ms)) {
+        // Store: the new timing applies to the open round too.
+        defio_inst_t *inst = get_live(self_in)->inst;
+        uint32_t ms = get_ms(dest[1], qstr_str(attr));
+        uint32_t delay_ms = attr == MP_QSTR_delay_ms ? ms : inst->delay_ms;
+        uint32_t max_delay_ms = attr == MP_QSTR_max_delay_ms ? ms : inst->max_delay_ms;
+        check_max_delay(delay_ms, max_delay_ms);
+        defio_core_set_timing(inst, delay_ms, attr == MP_QSTR_settle_ms ? ms : inst->settle_ms,
+            max_delay_ms);
         dest[0] = MP_OBJ_NULL;
     }
 }
