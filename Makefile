@@ -29,7 +29,9 @@ BOARD ?= MPS2_AN385
 FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
 # Boards of upstream's rp2 port (a folder with mpconfigboard.cmake) build a uf2 instead.
 RP2_BOARDS := $(patsubst boards/%/mpconfigboard.cmake,%,$(wildcard boards/*/mpconfigboard.cmake))
-FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.$(if $(filter $(FW_BOARD),$(RP2_BOARDS)),uf2,elf)
+# DEFIO=0 with an rp2 board: the same image without defio (build/<BOARD>-nodefio), to compare.
+FIRMWARE := $(BUILD)/$(FW_BOARD)$(if $(filter 0,$(DEFIO)),-nodefio)/firmware.$(if \
+	$(filter $(FW_BOARD),$(RP2_BOARDS)),uf2,elf)
 
 # The QEMU boards `make test` builds and tests (each one's suites: QEMU_TESTS_<name>).
 # MPS2_AN505_R8 is a build variant: the AN505 with defio held to 8 MPU regions (the count
@@ -164,7 +166,8 @@ repl: $(FIRMWARE)
 
 # --- firmware for a real board: MicroPython's own rp2 port, unmodified ---------------------
 #   make firmware BOARD=RPI_PICO | RPI_PICO2   -> build/$(BOARD)/firmware.uf2 (and .elf)
-#   make build/RPI_PICO-nodefio/firmware.uf2   the same board without defio (comparison)
+#   make firmware BOARD=RPI_PICO DEFIO=0       the same board without defio, for comparison
+#                                              (build/RPI_PICO-nodefio/firmware.uf2)
 # Set-up on demand (tools/setup rp2): pico-sdk, tinyusb, mbedtls, picotool from Debian and
 # deps/rp2-tree, MicroPython's tree with those in its lib/ (symlinks; nothing edited).
 # Our board folder wraps upstream's (BOARD_DIR), defio comes in through USER_C_MODULES, and
