@@ -110,8 +110,9 @@ test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
 		$(PYTHON) -m pytest -q -p no:cacheprovider --target qemu --board $$b $$tests || exit 1; \
 	done
 
-# The long randomized no-lost-update soak (make test runs a short one): SOAK_SEED=n repeats
-# a run, SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS set its length.
+# The long randomized soaks (make test runs short ones): no lost update in defio (seeded,
+# SOAK_HOST_ROUNDS / SOAK_FW_ROUNDS), then the e-paper side (tools/soak/epd.py: panel
+# restarts, dropped and corrupt frames, stuck BUSY). SOAK_SEED=n repeats a run.
 SOAK_HOST_ROUNDS ?= 10000
 SOAK_FW_ROUNDS ?= 2000
 soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
@@ -119,6 +120,8 @@ soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 		host_tests/test_soak.py
 	SOAK_ROUNDS=$(SOAK_FW_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider --target qemu \
 		host_tests/test_soak.py
+	$(PYTHON) tools/soak/epd.py --target unix $(if $(SOAK_SEED),--seed $(SOAK_SEED))
+	$(PYTHON) tools/soak/epd.py --target qemu $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.

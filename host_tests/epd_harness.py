@@ -137,3 +137,17 @@ def on_marker(sim, action, pin=13):
 
 def visible_hex(sim):
     return [bytes(p).hex() for p in sim.controller.visible]
+
+
+def image_diff(planes_now, expected):
+    """'' when the planes (bytes or hex) equal the expected hex planes, else a short account
+    of where they differ (for assertion messages: not 16 KB of hex)."""
+    out = []
+    for i, (got, want) in enumerate(zip(planes_now, expected, strict=True)):
+        got = bytes.fromhex(got) if isinstance(got, str) else bytes(got)
+        want = bytes.fromhex(want)
+        bad = [k for k in range(min(len(got), len(want))) if got[k] != want[k]]
+        if bad or len(got) != len(want):
+            out.append(f"plane {i}: {len(bad)} bytes differ, offsets {bad[0] if bad else '-'}"
+                       f"..{bad[-1] if bad else '-'} (lengths {len(got)}/{len(want)})")
+    return "; ".join(out)

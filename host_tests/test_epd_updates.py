@@ -101,22 +101,61 @@ report(live.stats())
     assert [r["kind"] for r in sim.refresh_log] == ["full", "partial", "full"]
 
 
-@pytest.mark.parametrize("kwargs, exc", [
-    ("delay_ms=-1", "ValueError"), ("full_every=-2", "ValueError"),
-    ("full_fraction=1.5", "ValueError"), ("busy_timeout_ms=0", "ValueError"),
-    ("delay_ms='x'", "TypeError"),
-    ("shadow=1", "TypeError"),
+@pytest.mark.parametrize("kwargs, exc, bounds", [
+    ("delay_ms=-1", "ValueError", "0..86400000"),
+    ("delay_ms=2**31", "ValueError", "0..86400000"),
+    ("delay_ms=86400001", "ValueError", "0..86400000"),
+    ("delay_ms=True", "TypeError", "0..86400000"),
+    ("delay_ms='x'", "TypeError", "0..86400000"),
+    ("delay_ms=1.5", "TypeError", "0..86400000"),
+    ("full_every=-2", "ValueError", "0..1000000"),
+    ("full_every=2**40", "ValueError", "0..1000000"),
+    ("full_every=False", "TypeError", "0..1000000"),
+    ("full_fraction=1.5", "ValueError", "0..1"),
+    ("full_fraction=-0.1", "ValueError", "0..1"),
+    ("full_fraction=float('nan')", "ValueError", "0..1"),
+    ("full_fraction=float('inf')", "ValueError", "0..1"),
+    ("full_fraction=True", "TypeError", "0..1"),
+    ("full_fraction='0.5'", "TypeError", "0..1"),
+    ("busy_timeout_ms=0", "ValueError", "1..86400000"),
+    ("busy_timeout_ms=2**40", "ValueError", "1..86400000"),
+    ("busy_timeout_ms=-2**70", "ValueError", "1..86400000"),
+    ("busy_timeout_ms=True", "TypeError", "1..86400000"),
+    ("busy_timeout_ms=None", "TypeError", "1..86400000"),
+    ("shadow=1", "TypeError", "True or False"),
 ])
-def test_bad_numbers(mp, sim, kwargs, exc):
+def test_bad_numbers(mp, sim, kwargs, exc, bounds):
     body = f"""
 d = make()
 try:
     defio_epd.attach(d, {kwargs})
+    report("accepted")
 except Exception as e:
     report(type(e).__name__, str(e))
 """
     ((name, msg),) = run(mp, sim, body)[0]
-    assert name == exc and "defio_epd" in msg
+    assert name == exc and msg.startswith("defio_epd: ") and bounds in msg, msg
+    assert "\n" not in msg and len(msg) < 100
+
+
+def test_numbers_at_their_bounds_are_accepted(mp, sim):
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=86400000, full_every=1000000, full_fraction=1,
+                        busy_timeout_ms=86400000)
+live.deinit()
+live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=1)
+report(live.ops.busy_timeout_ms)
+try:
+    live.deinit()    # a full refresh in 1 ms: not on this panel
+except OSError as e:
+    report(str(e))
+live = defio_epd.attach(d, delay_ms=0, full_every=0, full_fraction=0.0)
+live.flush()     # (no drawing: with delay_ms=0 a Python drawing loop is a round per byte)
+report(live.stats()["refreshes"])
+"""
+    timeout, msg, refreshes = run(mp, sim, body)[0]
+    assert timeout == 1 and "still BUSY after 1 ms" in msg and refreshes >= 1
 
 
 def test_unsupported_driver_names_the_supported_ones(mp, sim):

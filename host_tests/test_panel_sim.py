@@ -24,12 +24,19 @@ class Device:
         host, _, port = address.rpartition(":")
         self.sock = socket.create_connection((host, int(port)), timeout=5)
         self.dec = P.Decoder()
-        assert self.request(P.T_HELLO, P.HELLO)[0] == P.T_HELLO | P.T_REPLY
+        self.sent = 0  # frames since the HELLO, the HELLO included
+        self.epoch = None
+        ftype, data = self.request(P.T_HELLO, P.HELLO + b"\x01\x02\x03\x04", hello=True)
+        assert ftype == P.T_HELLO | P.T_REPLY and data[:4] == b"\x01\x02\x03\x04"
 
     def send(self, ftype, payload=b""):
+        self.sent += 1
         self.sock.sendall(P.encode(ftype, payload))
 
-    def request(self, ftype, payload=b""):
+    def request(self, ftype, payload=b"", hello=False):
+        """(reply type, reply data); checks the reply's frame count, keeps its epoch."""
+        if hello:
+            self.sent = 0
         self.send(ftype, payload)
         while True:  # bounded: recv times out after 5 s, a closed peer raises below
             data = self.sock.recv(4096)
@@ -37,7 +44,12 @@ class Device:
                 raise ConnectionError("the simulator closed the connection")
             frames = self.dec.feed(data)
             if frames:
-                return frames[0][:2]
+                rtype, payload = frames[0][:2]
+                if rtype == P.T_ERROR:
+                    return rtype, payload
+                assert int.from_bytes(payload[4:8], "little") == self.sent
+                self.epoch = int.from_bytes(payload[:4], "little")
+                return rtype, payload[8:]
 
     def pin(self, pin, level):
         self.send(P.T_PIN, bytes((pin, level)))
@@ -173,7 +185,7 @@ def test_corrupt_frame_gets_an_error_reply_and_position(panel):
     dev.pin(CS, 1)
     dev.sock.sendall(b"\xa5\x01\x01\x00\x12\x00")  # checksum should be 0xEB
     ftype, payload = dev.request(P.T_SYNC)
-    assert ftype == P.T_ERROR and b"checksum" in payload and b"offset 25" in payload
+    assert ftype == P.T_ERROR and b"checksum" in payload and b"offset 29" in payload
     assert dev.sock.recv(10) == b""  # and it hangs up
     assert any("corrupt frame" in e for e in panel.link_errors)
 
@@ -210,3 +222,102 @@ def test_cli_prints_its_port_and_writes_png_and_json(tmp_path):
     summary = json.loads((tmp_path / "panel.json").read_text())
     assert summary["full_refreshes"] == 1 and summary["errors"] == []
     assert (tmp_path / "panel.png").stat().st_size > 0
+
+
+def test_epoch_changes_only_when_the_panel_may_have_lost_state(panel):
+    dev = Device(panel.address)
+    e0 = dev.epoch
+    reset_and_init(dev)  # a hardware reset and a software reset
+    dev.sync()
+    e1 = dev.epoch
+    assert e1 == (e0 + 2) & 0xFFFFFFFF
+    dev.command(0x44, (0, 15))
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    wait_ready(dev)
+    assert dev.epoch == e1  # commands, refreshes, BUSY reads: the same panel state
+    panel.controller.power_loss()
+    dev.sync()
+    assert dev.epoch != e1
+    e2 = dev.epoch
+    dev.command(0x10, (0x01,))  # deep sleep
+    dev.sync()
+    assert dev.epoch != e2
+    e3 = dev.epoch
+    dev.sock.close()
+    again = Device(panel.address)  # a new connection (and HELLO)
+    assert again.epoch not in (e0, e1, e2, e3)
+    assert panel.controller.epoch_log[-2:] == ["new connection", "hello"]
+
+
+def test_power_loss_keeps_the_image_and_loses_ram(panel):
+    dev = Device(panel.address)
+    reset_and_init(dev)
+    dev.command(0x24, b"\x00" * 16)
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    wait_ready(dev)
+    c = panel.controller
+    shown = bytes(c.visible[0])
+    c.power_loss()
+    assert bytes(c.visible[0]) == shown and not c.busy()
+    assert c.ram[0][:16] != b"\x00" * 16 and c.counters["power_losses"] == 1
+
+
+def test_a_new_panel_starts_at_another_epoch(tmp_path):
+    epochs = set()
+    for _ in range(3):
+        with PanelServer("127.0.0.1:0", log=lambda m: None) as server:
+            epochs.add(Device(server.address).epoch)
+    assert len(epochs) == 3
+
+
+def test_lost_frames_show_in_the_reply_count(panel):
+    dev = Device(panel.address)
+    dev.send(P.T_FAULT, bytes((P.F_DROP, 1, 0, 2, 0)))  # after 1 frame, lose 2
+    for level in (0, 1, 0, 1):
+        dev.pin(CS, level)
+    dev.sent -= 2  # what the panel should have got
+    assert dev.request(P.T_SYNC)[0] == P.T_SYNC | P.T_REPLY  # (request checks the count)
+    assert panel.levels[CS] == 1 and panel.faults_fired == {"drop": 1}
+
+
+def test_injected_faults_from_the_device(panel):
+    dev = Device(panel.address)
+    e0 = dev.epoch
+    dev.send(P.T_FAULT, bytes((P.F_POWER_LOSS, 0, 0)))
+    dev.sync()
+    assert dev.epoch != e0 and panel.controller.counters["power_losses"] == 1
+    dev.send(P.T_FAULT, bytes((P.F_CORRUPT_REPLY, 0, 0)))
+    with pytest.raises(P.FrameError):
+        dev.sync()
+    dev.sock.close()
+    dev = Device(panel.address)
+    dev.send(P.T_FAULT, bytes((P.F_CORRUPT, 0, 0)))
+    ftype, payload = dev.request(P.T_SYNC)
+    assert ftype == P.T_ERROR and b"injected" in payload
+    dev.sock.close()
+    dev = Device(panel.address)
+    dev.send(P.T_FAULT, bytes((P.F_REPLACE, 0, 0)))
+    with pytest.raises(ConnectionError):
+        dev.sync()  # a new panel: the connection dropped
+    assert panel.replaced == 1
+    dev.sock.close()
+    dev = Device(panel.address)
+    dev.send(P.T_FAULT, bytes((P.F_STICK_BUSY, 200, 0)))
+    reset_and_init(dev)
+    dev.command(0x22, (0xF4,))
+    dev.command(0x20)
+    assert dev.busy() and panel.controller.busy_until - panel.controller.clock() > 0.15
+
+
+def test_mark_compares_the_visible_image_and_ram(panel):
+    import zlib
+
+    dev = Device(panel.address)
+    c = panel.controller
+    white = zlib.crc32(bytes(c.visible[0]) + bytes(c.visible[1]))
+    ftype, data = dev.request(P.T_MARK, (7).to_bytes(4, "little") + white.to_bytes(4, "little"))
+    assert ftype == P.T_MARK | P.T_REPLY and int.from_bytes(data[:4], "little") == white
+    dev.request(P.T_MARK, (8).to_bytes(4, "little") + (white ^ 1).to_bytes(4, "little"))
+    assert panel.marks == 2 and [m["label"] for m in panel.bad_marks] == [8]

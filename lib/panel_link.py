@@ -3,17 +3,32 @@
 Frame: 0xA5, type (1 byte), payload length (2 bytes, little endian), payload, checksum
 (1 byte: 0xFF minus the sum of type, length and payload bytes, modulo 256). Types:
 
-  device -> panel                       panel -> device
+  device -> panel                       panel -> device (every reply: epoch, count, data)
   0x01 SPI   payload: MOSI bytes        (no reply)
   0x02 PIN   payload: [pin, level]      (no reply)
-  0x03 READ  payload: [pin]             0x83 payload: [pin, level]
-  0x04 HELLO payload: b"defio-panel 1"  0x84 payload: panel description
-  0x05 SYNC  payload: empty             0x85 payload: empty, once all before it is handled
+  0x03 READ  payload: [pin]             0x83 data: [pin, level]
+  0x04 HELLO "defio-panel 2" + nonce    0x84 data: nonce (4 bytes), panel description
+  0x05 SYNC  payload: empty             0x85 data: empty, once all before it is handled
+  0x06 MARK  round, crc32 (4 + 4 bytes) 0x86 data: crc32 of the visible image and of RAM
+  0x07 FAULT kind, arguments            (no reply; the simulator's fault injection)
   0x7F ERROR payload: UTF-8 message     0x7F ERROR (either side), then the sender hangs up
 
+Every reply starts with the panel's epoch (4 bytes LE) and the number of frames the panel
+received since this link's HELLO, the HELLO included (4 bytes LE). The epoch changes whenever
+the panel may have lost what it was told (a new panel, a new connection or HELLO, a reset,
+deep sleep, power loss): `Link.epoch` is the latest, `sync()` asks for it. A count that is
+not the number of frames sent means frames were lost on the way: `LinkError`. So whoever keeps
+a copy of what the panel holds (defio_epd's shadow) trusts it only while the epoch it saw
+after setting the panel up is still the panel's epoch.
+
 Output frames are coalesced in a small buffer and sent when the chip select rises, when a
-pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corrupt frame
-or a vanished peer raises `LinkError` (an OSError) with a message, never hangs.
+pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corrupt frame,
+lost frames or a vanished peer raise `LinkError` (an OSError) with a message, never hang.
+Anything that interrupts a request (an error, KeyboardInterrupt) closes the link: a reply may
+still be on its way, so the next use opens a new link (HELLO with a fresh nonce; replies left
+over from the old one are skipped). A new link first sends the level of every pin the device
+drives: a level change lost with the old link would otherwise leave, say, D/C high, and every
+later command would reach the panel as data.
 
 The transport is a small class with `write(buf)`, `read(n, timeout_ms)` and `close()`:
 `SocketTransport` (Unix port: address from the DEFIO_PANEL env var, "host:port") and
@@ -30,11 +45,16 @@ T_PIN = const(0x02)
 T_READ = const(0x03)
 T_HELLO = const(0x04)
 T_SYNC = const(0x05)
+T_MARK = const(0x06)
+T_FAULT = const(0x07)
 T_REPLY = const(0x80)
 T_ERROR = const(0x7F)
 MAX_PAYLOAD = const(2048)
 _OUT_LIMIT = const(4096)
-HELLO = b"defio-panel 1"
+HELLO = b"defio-panel 2"
+_REPLY_HEAD = const(8)  # epoch, frames received
+_nonces = [0]
+_levels = {}  # pin -> the level the device last drove it to (every link re-sends them)
 
 
 class LinkError(OSError):
@@ -68,6 +88,7 @@ class SocketTransport:
             self._sock.close()
             raise LinkError(f"panel link: cannot connect to {addr}: {e!r}")
         self.name = "tcp " + addr
+        self.fresh = True  # a new connection: nothing from an earlier link can arrive
 
     def write(self, buf):
         self._sock.settimeout(5)
@@ -86,7 +107,9 @@ class SocketTransport:
             try:
                 chunk = self._sock.recv(n - len(out))
             except OSError as e:
-                raise LinkError(f"panel link: no reply within {timeout_ms} ms ({e!r})")
+                if e.errno in (11, 110):  # EAGAIN, ETIMEDOUT: the socket timeout
+                    raise LinkError(f"panel link: no reply within {timeout_ms} ms")
+                raise LinkError(f"panel link: receive failed ({e!r}): the panel is gone")
             if not chunk:
                 raise LinkError("panel link: the panel closed the connection")
             out += chunk
@@ -104,6 +127,7 @@ class UartTransport:
 
         self._uart = machine.UART(uart_id, baudrate, timeout=20, timeout_char=10)
         self.name = f"uart{uart_id}"
+        self.fresh = False  # replies to an earlier link may still arrive
         while self._uart.any():  # bytes left over from an earlier session
             self._uart.read()
 
@@ -141,7 +165,7 @@ def default_transport():
 
 
 class Link:
-    """Frames over a transport; counts what it sends."""
+    """Frames over a transport; counts what it sends; checks every reply."""
 
     def __init__(self, transport, reply_timeout_ms=5000):
         self.transport = transport
@@ -149,9 +173,19 @@ class Link:
         self._out = bytearray()
         self.spi_bytes = 0
         self.frames = 0
+        self.sent = 0  # frames since (and with) the HELLO: what every reply's count must be
+        self.epoch = None
         self.panel = None
         self.closed = False
-        self.panel = self._request(T_HELLO, HELLO)
+        self.skipped = 0  # stale frames skipped while waiting for the HELLO reply
+        _nonces[0] += 1
+        nonce = (time.ticks_us() + _nonces[0] * 0x9E3779B1) & 0xFFFFFFFF
+        self.nonce = nonce.to_bytes(4, "little")
+        self.panel = self._hello()
+        # The pins keep the levels the device drives, whatever happened to the link: tell the
+        # panel again (frames lost with an earlier link may have carried a change).
+        for pin in sorted(_levels):
+            self._queue(T_PIN, bytes((pin, _levels[pin])))
 
     def _check(self):
         if self.closed:
@@ -161,6 +195,7 @@ class Link:
         self._check()
         self._out += encode(ftype, payload)
         self.frames += 1
+        self.sent += 1
         if len(self._out) >= _OUT_LIMIT:
             self.send_now()
 
@@ -176,6 +211,7 @@ class Link:
 
     def fail(self):
         self.closed = True
+        self._out = bytearray()
         self.transport.close()
 
     def _corrupt(self, what):
@@ -188,35 +224,87 @@ class Link:
         self.fail()
         raise LinkError("panel link: " + msg)
 
-    def _read_frame(self):
-        t = self.reply_timeout_ms
-        head = self.transport.read(4, t)
-        if head[0] != MAGIC:
-            self._corrupt(f"bad magic 0x{head[0]:02x}")
-        n = head[2] | (head[3] << 8)
-        if n > MAX_PAYLOAD:
-            self._corrupt(f"length {n}")
-        body = self.transport.read(n + 1, t)
-        payload = body[:n]
-        if body[n] != checksum(head[1], payload):
-            self._corrupt(f"bad checksum, type 0x{head[1]:02x}")
-        if head[1] == T_ERROR:
+    def _read_frame(self, t, resync=False):
+        """One frame: (type, payload). resync: skip bytes and frames that do not check out
+        (what a UART may hold from before this link) instead of failing."""
+        while True:
+            head = self.transport.read(4, t)
+            while resync and head[0] != MAGIC:
+                head = head[1:] + self.transport.read(1, t)
+            n = head[2] | (head[3] << 8)
+            if n > MAX_PAYLOAD:
+                if resync:
+                    self.skipped += 1
+                    continue
+                self._corrupt(f"length {n}")
+            body = self.transport.read(n + 1, t)
+            payload = body[:n]
+            if body[n] != checksum(head[1], payload):
+                if resync:
+                    self.skipped += 1
+                    continue
+                self._corrupt(f"bad checksum, type 0x{head[1]:02x}")
+            return head[1], payload
+
+    def _reply(self, rtype, payload):
+        """Check a reply's head (epoch, count); returns its data."""
+        if rtype == T_ERROR:
             self.fail()
-            raise LinkError("panel link: the panel reported: " + payload.decode())
-        return head[1], payload
+            raise LinkError("panel link: the panel reported: " + bytes(payload).decode())
+        if len(payload) < _REPLY_HEAD:
+            self._corrupt(f"short reply, type 0x{rtype:02x}")
+        got = int.from_bytes(payload[4:8], "little")
+        if got != self.sent & 0xFFFFFFFF:
+            self.fail()
+            raise LinkError(f"panel link: frames lost on the way to the panel (it got {got} "
+                            f"of {self.sent} since the link opened); the panel state is unknown")
+        self.epoch = int.from_bytes(payload[:4], "little")
+        return payload[_REPLY_HEAD:]
+
+    def _hello(self):
+        """Open the link: HELLO with a nonce; the reply with that nonce ends the wait."""
+        ok = False
+        try:
+            self.sent = 0
+            self._queue(T_HELLO, HELLO + self.nonce)
+            self.send_now()
+            t0 = time.ticks_ms()
+            while True:
+                left = self.reply_timeout_ms - time.ticks_diff(time.ticks_ms(), t0)
+                if left <= 0:
+                    raise LinkError(f"panel link: no HELLO reply within "
+                                    f"{self.reply_timeout_ms} ms on {self.transport.name} "
+                                    f"({self.skipped} stale or corrupt frames skipped)")
+                rtype, payload = self._read_frame(left, resync=not self.transport.fresh)
+                if rtype == T_HELLO | T_REPLY and payload[8:12] == self.nonce:
+                    data = self._reply(rtype, payload)
+                    ok = True
+                    return bytes(data[4:]).decode()
+                if self.transport.fresh:  # nothing else can come first on a new connection
+                    if rtype == T_ERROR:
+                        self._reply(rtype, payload)
+                    raise LinkError(f"panel link: unexpected reply type 0x{rtype:02x} to "
+                                    "HELLO")
+                self.skipped += 1  # a reply or error meant for an earlier link
+        finally:
+            if not ok:
+                self.fail()
 
     def _request(self, ftype, payload):
+        ok = False
         try:
             self._queue(ftype, payload)
             self.send_now()
-            rtype, reply = self._read_frame()
-        except LinkError:
-            self.fail()
-            raise
-        if rtype != (ftype | T_REPLY):
-            self.fail()
-            raise LinkError(f"panel link: unexpected reply type 0x{rtype:02x} to 0x{ftype:02x}")
-        return reply
+            rtype, reply = self._read_frame(self.reply_timeout_ms)
+            data = self._reply(rtype, reply)
+            if rtype != (ftype | T_REPLY):
+                raise LinkError(f"panel link: unexpected reply type 0x{rtype:02x} "
+                                f"to 0x{ftype:02x}")
+            ok = True
+            return data
+        finally:
+            if not ok:  # an error or an interrupt: a reply may still come, the link is spent
+                self.fail()
 
     def spi(self, buf):
         mv = memoryview(buf)
@@ -225,7 +313,9 @@ class Link:
             self._queue(T_SPI, mv[i:i + MAX_PAYLOAD])
 
     def pin(self, pin, level, flush=False):
-        self._queue(T_PIN, bytes((pin, 1 if level else 0)))
+        level = 1 if level else 0
+        _levels[pin] = level
+        self._queue(T_PIN, bytes((pin, level)))
         if flush:
             self.send_now()
 
@@ -233,8 +323,23 @@ class Link:
         return self._request(T_READ, bytes((pin,)))[1]
 
     def sync(self):
-        """Returns once the panel has handled everything sent so far."""
+        """Returns the panel's epoch once the panel has handled everything sent so far."""
         self._request(T_SYNC, b"")
+        return self.epoch
+
+    def mark(self, label, crc):
+        """Ask what the panel shows: label and crc32 of the expected planes go into the
+        simulator's log; returns (crc32 of the visible planes, crc32 of the RAM planes)."""
+        data = self._request(T_MARK, label.to_bytes(4, "little") + crc.to_bytes(4, "little"))
+        return int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
+
+    def fault(self, kind, *args):
+        """Fault injection (the simulator's FAULT frame): kind and 16-bit arguments."""
+        payload = bytearray((kind,))
+        for a in args:
+            payload += a.to_bytes(2, "little")
+        self._queue(T_FAULT, payload)
+        self.send_now()
 
     def close(self):
         if not self.closed:
@@ -243,11 +348,12 @@ class Link:
 
 
 _link = None
+reply_timeout_ms = 5000  # for the links get() opens
 
 
 def get():
-    """The board's panel link, connected on first use."""
+    """The board's panel link, connected on first use (and again after an error)."""
     global _link
     if _link is None or _link.closed:
-        _link = Link(default_transport())
+        _link = Link(default_transport(), reply_timeout_ms)
     return _link

@@ -29,7 +29,7 @@ typedef void (*vector_t)(void);
 // fault escalates to HardFault, as on a Cortex-M0+).
 #define MEMMANAGE_VECTOR port_fault_crash
 #else
-#define MEMMANAGE_VECTOR defio_mcu_fault_handler
+#define MEMMANAGE_VECTOR defio_mcu_memmanage_handler
 #endif
 
 // 16 system exceptions then the board's interrupts (UART RX numbers from mpconfigboard.h).

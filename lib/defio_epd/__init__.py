@@ -14,6 +14,8 @@ shadow and sends every row the dirty pages cover, per plane, at full width. See 
 the round and README for the limits.
 """
 
+from micropython import const
+
 from .live import Live
 
 SUPPORTED = ("Adafruit_SSD1680", "Adafruit_UC8151D")
@@ -35,11 +37,20 @@ def _ops_for(display, busy_timeout_ms):
         name, ", ".join(SUPPORTED)))
 
 
-def _int_arg(name, value, low):
+# Bounds of attach()'s numbers: a day at most for a delay or a BUSY wait (well inside what
+# ticks_ms can measure on every port), a million partial refreshes between full ones.
+_DAY_MS = const(86400000)
+_BOUNDS = {"delay_ms": (0, _DAY_MS), "busy_timeout_ms": (1, _DAY_MS),
+           "full_every": (0, 1000000)}
+
+
+def _int_arg(name, value):
+    low, high = _BOUNDS[name]
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"defio_epd: {name} must be an int")
-    if value < low:
-        raise ValueError(f"defio_epd: {name} must be >= {low}, got {value}")
+        raise TypeError(f"defio_epd: {name} must be an int in {low}..{high}, "
+                        f"not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"defio_epd: {name} must be in {low}..{high}, got {value}")
     return value
 
 
@@ -47,14 +58,15 @@ def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_time
            shadow=True):
     """Move the display's buffers into defio memory; return the live handle."""
     if not isinstance(shadow, bool):
-        raise TypeError("defio_epd: shadow must be True or False")
-    _int_arg("delay_ms", delay_ms, 0)
-    _int_arg("full_every", full_every, 0)
-    _int_arg("busy_timeout_ms", busy_timeout_ms, 1)
+        raise TypeError(f"defio_epd: shadow must be True or False, not {type(shadow).__name__}")
+    _int_arg("delay_ms", delay_ms)
+    _int_arg("full_every", full_every)
+    _int_arg("busy_timeout_ms", busy_timeout_ms)
     if not isinstance(full_fraction, (int, float)) or isinstance(full_fraction, bool):
-        raise TypeError("defio_epd: full_fraction must be a number")
-    if not 0 <= full_fraction <= 1:
-        raise ValueError(f"defio_epd: full_fraction must be within 0..1, got {full_fraction!r}")
+        raise TypeError(f"defio_epd: full_fraction must be a number in 0..1, "
+                        f"not {type(full_fraction).__name__}")
+    if not 0 <= full_fraction <= 1:  # NaN fails this too
+        raise ValueError(f"defio_epd: full_fraction must be in 0..1, got {full_fraction!r}")
     ops = _ops_for(display, busy_timeout_ms)
     if getattr(display, "sram", None):
         raise ValueError("defio_epd: SRAM-backed buffers are not supported (sramcs_pin=None)")

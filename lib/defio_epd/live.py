@@ -3,9 +3,18 @@
 Round: pages -> byte ranges -> rows of each plane -> rows that differ from the shadow (what
 the panel holds) with their byte columns -> bands of consecutive changed rows -> for each
 band: RAM window + counters + data -> one refresh (partial, or full by the policy) -> the
-shadow takes the sent bytes only once the refresh finished. Without a shadow (shadow=False,
-a measurement aid) every row the pages cover is sent, at full width. Any error raises out of
-the callback, so defio hands the same pages back after delay_ms: nothing is lost.
+shadow takes the sent bytes only once the refresh finished, on the same panel. Without a
+shadow (shadow=False, a measurement aid) every row the pages cover is sent, at full width.
+Any error raises out of the callback, so defio hands the same pages back after delay_ms:
+nothing is lost.
+
+The shadow is trusted only while the panel is known to hold it. Where the panel has an epoch
+(the simulated panel's link: it changes on a reset, power loss, deep sleep, a new panel or
+connection), every round checks it, and the confirmation of a refresh checks it again after
+BUSY fell; a changed epoch, any error or interrupt, and a BUSY timeout make the panel's content
+unknown: the next update sets the controller up again and sends everything with a full
+refresh. flush() and deinit() run their round with `wait` set: it waits for its own refresh
+and, if the panel changed under it, sends everything again at once.
 """
 
 import defio
@@ -29,8 +38,13 @@ class Live:
         self.awake = False
         self.partials_since_full = 0
         self.inflight = None  # (full, bands sent): the refresh started and not yet confirmed
+        self.epoch = None  # the panel's epoch once set up (None: no epoch, or not set up)
+        self.wait = False  # this round waits for its refresh (flush, deinit)
+        self._invalid = False
+        self._in_round = False
         self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
-                       "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0}
+                       "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0,
+                       "panel_restarts": 0}
         self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms)
         self.page_size = self.dio.page_size
         buf = self.dio.buffer
@@ -50,11 +64,17 @@ class Live:
 
     # -- the deferred callback ----------------------------------------------------------
     def _callback(self, dio, pages):
-        try:
+        if self._in_round:  # never nested (defio guarantees it; this makes sure)
+            raise OSError("defio_epd: a round is already running; the pages will be retried")
+        self._in_round = True
+        ok = False
+        try:  # no except: KeyboardInterrupt and SystemExit go through untouched
             self._round(pages)
-        except Exception:
-            self._failed()
-            raise
+            ok = True
+        finally:
+            self._in_round = False
+            if not ok:  # an error or an interrupt: what the panel holds is unknown
+                self._failed()
         self.counts["rounds"] += 1
 
     def _candidate_rows(self, pages):
@@ -110,7 +130,20 @@ class Live:
 
     def _round(self, pages):
         self.ops.check_idle()
-        self._confirm()  # the previous refresh must have finished (BUSY low) first
+        if self._invalid:
+            self._invalid = False
+            self._lost(False)
+        self._confirm()  # the previous refresh finished (BUSY low), on the same panel
+        for _ in range(3):
+            self._send(pages)
+            if not self.wait or self.inflight is None or self._confirm():
+                return
+            # The panel changed during this refresh: everything again, now.
+        raise OSError("defio_epd: the panel restarted during 3 refreshes in a row; "
+                      "the pages will be retried")
+
+    def _send(self, pages):
+        """Changed rows -> bands -> controller RAM -> one refresh (not waited for)."""
         flags = self._candidate_rows(pages)
         if not self.known:
             flags = [bytearray(b"\x01" * self.rows) for _ in range(self.nplanes)]
@@ -133,7 +166,12 @@ class Live:
         bytes0 = ops.bytes
         try:
             if not self.awake:
-                ops.wake()
+                ops.reset()
+                # From this reset on the controller holds only what it is told from here:
+                # the panel is ours while its epoch stays this one (a reset or power loss
+                # during the set-up below changes it too).
+                self.epoch = ops.panel_epoch()
+                ops.init()
                 self.awake = True
             sent = []
             stride = self.stride
@@ -160,12 +198,24 @@ class Live:
             self.counts["partial_refreshes"] += 1
             self.partials_since_full += 1
 
+    def _same_panel(self):
+        """Is the panel still the one set up (same epoch)? If not, its content is unknown."""
+        if not self.awake:
+            return True  # nothing is trusted yet; the next update sets the panel up
+        if self.ops.panel_epoch() == self.epoch:
+            return True
+        self._lost(True)
+        return False
+
     def _confirm(self):
-        """Wait for the refresh in flight; then the shadow takes what it showed."""
+        """Wait for the refresh in flight; the shadow takes what it showed if the panel is
+        still the same one. Returns False when the panel changed (content unknown)."""
         if self.inflight is None:
-            return
+            return self._same_panel()
         full, sent = self.inflight
         self.ops.wait_refresh(full)
+        if not self._same_panel():
+            return False
         self.inflight = None
         stride = self.stride
         for i, y0, x0, x1, data in sent:
@@ -177,27 +227,52 @@ class Live:
                 a = (y0 + k) * stride + x0
                 shadow[a:a + w] = data[k * w:(k + 1) * w]
         self.known = True
+        return True
 
-    def _failed(self):
-        """After any error: set the controller up again and resend everything."""
-        self.counts["errors"] += 1
+    def _lost(self, restarted):
+        """The panel's content is unknown: set it up again and send everything."""
+        if restarted:
+            self.counts["panel_restarts"] += 1
         self.awake = False
         self.known = False
         self.inflight = None
+        self.epoch = None
+
+    def _failed(self):
+        """After any error or interrupt: set the controller up again and resend everything."""
+        self.counts["errors"] += 1
+        self._lost(False)
 
     # -- the public handle --------------------------------------------------------------
+    def _touch(self):
+        """Dirty one page, so that a round runs even when nothing is pending: it confirms
+        the refresh in flight and checks that the panel is still the one set up."""
+        self.planes[0][0] = self.planes[0][0]
+
     def flush(self):
-        """Send what changed now and wait for the refresh; returns the pages delivered."""
+        """Send what changed now and wait until the panel shows it; returns the pages
+        delivered. With nothing pending it still checks the panel (and resends everything
+        to one that restarted)."""
+        dio = self.dio
+        if dio is None:
+            raise ValueError("defio_epd: deinitialised")
+        touched = not dio.pending()
+        self.wait = True
+        try:
+            if touched:
+                self._touch()
+            n = dio.flush()
+        finally:
+            self.wait = False
+        return n - 1 if touched and n else n
+
+    def invalidate(self):
+        """The panel's content is unknown (the app powered it down, for example): the next
+        update sets the controller up again and sends everything with a full refresh."""
         if self.dio is None:
             raise ValueError("defio_epd: deinitialised")
-        n = self.dio.flush()
-        try:
-            self._confirm()
-        except Exception:
-            self._failed()
-            self.planes[0][0] = self.planes[0][0]  # dirty a page: defio retries the update
-            raise
-        return n
+        self._invalid = True
+        self._touch()
 
     def stats(self):
         s = dict(self.counts)
@@ -214,13 +289,13 @@ class Live:
         if self.dio is None:
             return
         dio, self.dio = self.dio, None
+        self.wait = True
         try:
-            dio.deinit()
-            self._confirm()
-        except Exception:
-            self.awake = False  # no deep sleep command into a failed panel
-            raise
+            if not dio.pending():
+                self._touch()
+            dio.deinit()  # the last round (it waits for its refresh), then defio stops
         finally:
+            self.wait = False
             disp = self.display
             framebufs = [disp._framebuf1, disp._framebuf2]
             plain = [bytearray(p) for p in self.planes]
@@ -234,7 +309,7 @@ class Live:
             except AttributeError:
                 pass
             self.planes = []
-            if self.awake:
+            if self.awake:  # not after a failure: no deep sleep command into a failed panel
                 self.awake = False
                 self.ops.sleep()
 

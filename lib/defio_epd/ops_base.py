@@ -1,6 +1,7 @@
 """Controller operations shared by the drivers: the driver's own primitives (`command`,
 `write_ram`, chip select, D/C, BUSY) with a timeout on every wait and a byte count."""
 
+import sys
 import time
 
 
@@ -28,41 +29,61 @@ class OpsBase:
             raise OSError("defio_epd: a panel transaction is open; the round will be retried")
 
     def _release(self):
-        """After a failed transfer: the driver's command() leaves the bus locked."""
+        """After a failed or interrupted transfer: the driver's command() leaves the bus
+        locked and the chip select low."""
         self.display.spi_device.unlock()
         try:
             self.display._cs.value = True
         except OSError:
-            pass
+            pass  # the link is gone: the first error is the one that propagates
 
     def command(self, cmd, data=None):
         self.bytes += 1 + (len(data) if data is not None else 0)
-        try:
+        ok = False
+        try:  # no except: an interrupt propagates as it is, after the bus is released
             self.display.command(cmd, data)
-        except Exception:
-            self._release()
-            raise
+            ok = True
+        finally:
+            if not ok:
+                self._release()
 
     def write_ram(self, plane, data):
         disp = self.display
         self.bytes += 1 + len(data)
+        ok = False
         try:
             disp.write_ram(plane)  # the command; chip select stays low
-        except Exception:
-            self._release()
-            raise
+            ok = True
+        finally:
+            if not ok:
+                self._release()
         spi = disp.spi_device
         t0 = time.ticks_ms()
         while not spi.try_lock():
             if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
                 raise OSError("defio_epd: the SPI bus stayed locked")
             time.sleep_ms(1)
+        ok = False
         try:
             disp._dc.value = True
             spi.write(data)
             disp._cs.value = True
+            ok = True
         finally:
-            spi.unlock()
+            if ok:
+                spi.unlock()
+            else:
+                self._release()
+
+    @staticmethod
+    def panel_epoch():
+        """The panel's epoch where the panel has one (the simulated panel's link,
+        lib/panel_link.py: it changes whenever the panel may have lost what it was told),
+        after everything sent so far was handled; None on a plain SPI panel."""
+        link = sys.modules.get("panel_link")
+        if link is None or link._link is None:
+            return None
+        return link.get().sync()
 
     def wait_busy(self, what, model_ms):
         """Wait while the panel is busy, at most busy_timeout_ms; no pin: model_ms."""

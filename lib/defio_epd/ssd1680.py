@@ -36,13 +36,15 @@ class SSD1680Ops(OpsBase):
     name = "SSD1680"
 
     # -- operations ---------------------------------------------------------------------
-    def wake(self):
-        """Reset and set the controller up, as the driver's power_up() (which waits forever)."""
-        disp = self.display
-        disp.hardware_reset()
+    def reset(self):
+        """Hardware and software reset, as the driver's power_up() (which waits forever)."""
+        self.display.hardware_reset()
         self.wait_busy("reset", _RESET_MS)
         self.command(_SW_RESET)
         self.wait_busy("software reset", _RESET_MS)
+
+    def init(self):
+        """Set the freshly reset controller up, as the driver's power_up()."""
         h = self.rows - 1
         self.command(_DRIVER_CONTROL, bytearray((h & 0xFF, h >> 8, 0)))
         self.command(_DATA_MODE, bytearray((0x03,)))

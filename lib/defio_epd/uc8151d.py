@@ -28,10 +28,12 @@ class UC8151DOps(OpsBase):
     name = "UC8151D"
     busy_active_low = True
 
-    def wake(self):
-        """Reset, power on and set the panel up, as the driver's power_up()."""
+    def reset(self):
         self.display.hardware_reset()
         self.wait_busy("reset", _RESET_MS)
+
+    def init(self):
+        """Power on and set the freshly reset panel up, as the driver's power_up()."""
         self.command(_POWER_ON)
         self.wait_busy("power on", _RESET_MS)
         self.command(_PANEL_SETTING, bytearray((0x1F,)))

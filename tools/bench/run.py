@@ -180,6 +180,8 @@ def table(r):
          f"{r['mcu_fault_instructions']:.0f}"),
         ("  by pages and instances", ", ".join(f"{k}: {v:.0f}" for k, v in
                                                r["mcu_fault_instructions_by_config"].items())),
+        ("first write of a round, firmware (fault + timer wake-up, instructions)",
+         f"{r['mcu_round_open_instructions']:.0f}"),
         ("first-write fault, host (us, p50 / p90 / p99)",
          (f"{r['host_fault_us']:.2f} / {r['host_fault_us_p90']:.2f} / "
           f"{r['host_fault_us_p99']:.2f}")),
@@ -218,6 +220,7 @@ def main(argv=None):
         "dirty_write_ratio_vs_memoryview": mcu["dirty_write_ratio_vs_memoryview"],
         "mcu_fault_instructions": statistics.median(mcu["fault_instructions"].values()),
         "mcu_fault_instructions_by_config": mcu["fault_instructions"],
+        "mcu_round_open_instructions": mcu["round_open_instructions"],
         "flush_instructions": dict(flush),
         "flush_instructions_per_page": slope,
         "flush_round_fixed_instructions": fixed,

@@ -1,7 +1,16 @@
 """What every simulated controller has: two RAM planes, the visible image, BUSY timing,
-counters, errors with stream positions, and PNG rendering."""
+counters, errors with stream positions, the epoch, and PNG rendering.
 
+The epoch is a 32-bit number that every reply to the device carries (protocol.reply). A new
+panel starts at a random one; it changes whenever the panel may no longer hold what the device
+told it: a hardware or software reset, deep sleep, a power loss, a new link connection (the
+server calls `state_lost`). Between two equal epochs nothing was lost.
+"""
+
+import random
 import time
+
+_epochs = random.Random()  # a new panel's first epoch: different from any earlier panel's
 
 
 class Controller:
@@ -30,17 +39,38 @@ class Controller:
         self.counters = {"bytes": 0, "data_bytes": 0, "commands": 0, "refreshes": 0,
                          "partial_refreshes": 0, "full_refreshes": 0, "resets": 0,
                          "sw_resets": 0, "deep_sleeps": 0, "commands_while_busy": 0,
-                         "ignored_in_deep_sleep": 0}
+                         "ignored_in_deep_sleep": 0,
+                         "power_losses": 0}
         self.command_counts = {}
         self.recorded = {}
         self.errors = []
         self.last_refresh_end = None
+        self.epoch = _epochs.getrandbits(32)
+        self.epoch_log = []  # why the epoch changed, in order
         self._registers_reset()
+
+    def state_lost(self, why):
+        """The panel may have lost what it was told: a new epoch."""
+        self.epoch = (self.epoch + 1) & 0xFFFFFFFF
+        self.epoch_log.append(why)
+        del self.epoch_log[:-50]
 
     def hardware_reset(self):
         self.counters["resets"] += 1
         self._registers_reset()
         self._hold_busy(self.reset_s)
+        self.state_lost("hardware reset")
+
+    def power_loss(self):
+        """The controller loses power and comes back (fault injection): registers reset, RAM
+        garbage, BUSY released; the visible image stays (e-paper keeps it without power)."""
+        self.counters["power_losses"] += 1
+        self._registers_reset()
+        for plane in self.ram:
+            plane[:] = bytes(_epochs.getrandbits(8) for _ in range(len(plane)))
+        self.busy_until = 0.0
+        self.busy_stuck = False
+        self.state_lost("power loss")
 
     def spi(self, data, dc, pos):
         """Bytes clocked in with chip select low; dc: 0 command, 1 data."""

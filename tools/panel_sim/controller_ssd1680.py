@@ -58,6 +58,7 @@ class SSD1680(Controller):
             self.counters["sw_resets"] += 1
             self._registers_reset()
             self._hold_busy(self.reset_s)
+            self.state_lost("software reset")
         elif b == 0x20:
             self._activate()
         elif b in (0x24, 0x26):
@@ -81,6 +82,7 @@ class SSD1680(Controller):
             if p[0] & 0x03:
                 self.deep_sleep = True
                 self.counters["deep_sleeps"] += 1
+                self.state_lost("deep sleep")
         elif c == 0x01 and len(p) >= 3:
             self.recorded["driver_output"] = list(p[:3])
         elif c in RECORDED:

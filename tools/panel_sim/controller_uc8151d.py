@@ -87,5 +87,6 @@ class UC8151D(Controller):
             if p[0] == 0xA5:
                 self.deep_sleep = True
                 self.counters["deep_sleeps"] += 1
+                self.state_lost("deep sleep")
         elif c not in (0x10, 0x13):
             self.recorded[NAMES[c]] = list(p)

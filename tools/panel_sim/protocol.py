@@ -1,14 +1,19 @@
 """Frame codec of the panel link, host side (the device side is lib/panel_link.py).
 
 Frame: 0xA5, type, length (2 bytes LE), payload, checksum = 0xFF - sum(type, length, payload).
+Every reply (type | 0x80) starts with the panel's epoch (4 bytes LE) and the number of frames
+received since the link's HELLO, the HELLO included (4 bytes LE), then its own data. The epoch
+changes whenever the panel may have lost what it was told (a new panel, a new connection or
+HELLO, a reset, deep sleep, power loss); the count shows lost frames. The device checks both
+on every reply (lib/panel_link.py has the frame table).
 """
 
 MAGIC = 0xA5
-T_SPI, T_PIN, T_READ, T_HELLO, T_SYNC = 0x01, 0x02, 0x03, 0x04, 0x05
+T_SPI, T_PIN, T_READ, T_HELLO, T_SYNC, T_MARK, T_FAULT = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
 T_REPLY = 0x80
 T_ERROR = 0x7F
 MAX_PAYLOAD = 2048
-HELLO = b"defio-panel 1"
+HELLO = b"defio-panel 2"
 
 
 class FrameError(Exception):
@@ -22,6 +27,31 @@ class FrameError(Exception):
 def checksum(ftype, payload):
     n = len(payload)
     return (0xFF - (ftype + (n & 0xFF) + (n >> 8) + sum(payload))) & 0xFF
+
+
+# FAULT kinds (payload: kind, then 16-bit LE arguments; "after k" = after k more frames;
+# FAULT and MARK frames are never dropped or corrupted and faults never fire at them).
+F_CANCEL = 0        # forget every fault not yet fired
+F_POWER_LOSS = 1    # after k: the controller loses power (RAM garbage, registers reset)
+F_REPLACE = 2       # after k: a new blank panel, and the connection drops
+F_DROP = 3          # after k: the next n frames are lost (k, n)
+F_CORRUPT = 4       # after k: the next frame arrives corrupt
+F_STICK_BUSY = 5    # the next refresh holds BUSY t ms longer (t)
+F_DROP_REPLY = 6    # after k: the next reply is lost
+F_CORRUPT_REPLY = 7  # after k: the next reply arrives corrupt
+F_RECONNECT = 8     # after k: the connection drops (a link reconnect; the panel stays)
+F_SCRIBBLE = 9      # now: flip bits of the visible image and RAM, same epoch (a defect no
+                    # protocol can see: checks that the soak's image check catches it)
+FAULT_NAMES = {F_CANCEL: "cancel", F_SCRIBBLE: "scribble", F_POWER_LOSS: "power_loss", F_REPLACE: "replace", F_DROP: "drop",
+               F_CORRUPT: "corrupt", F_STICK_BUSY: "stick_busy", F_DROP_REPLY: "drop_reply",
+               F_CORRUPT_REPLY: "corrupt_reply", F_RECONNECT: "reconnect"}
+
+
+def reply(ftype, epoch, received, data=b""):
+    """The reply to a request of type `ftype`: the epoch, the frame count, then the data."""
+    head = (epoch & 0xFFFFFFFF).to_bytes(4, "little") + (received & 0xFFFFFFFF).to_bytes(
+        4, "little")
+    return encode(ftype | T_REPLY, head + bytes(data))
 
 
 def encode(ftype, payload=b""):

@@ -4,7 +4,13 @@
 
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
 EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7). Connections are served
-one after another; the panel (its RAM and image) outlives them, as a wired panel would.
+one after another; the panel (its RAM and image) outlives them, as a wired panel would, but
+each new connection and each HELLO starts a new epoch (frames may have been lost between).
+
+Every reply carries the epoch and the count of frames received since the HELLO
+(protocol.reply). Fault injection, from the device (FAULT frames: the soak) or from a test
+(`inject`): power loss, a replaced panel, dropped or corrupt frames and replies, stuck BUSY,
+a dropped connection. MARK frames log what the panel shows against what the device expects.
 """
 
 import json
@@ -13,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+import zlib
 
 from . import protocol as P
 from .controller_ssd1680 import SSD1680
@@ -21,6 +28,7 @@ from .controller_uc8151d import UC8151D
 CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
+CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
 
 
 def parse_wiring(text):
@@ -55,9 +63,21 @@ class PanelServer:
         self.connections = 0
         self.sessions_done = 0
         self.corrupt_next_reply = False  # tests: spoil the checksum of the next reply
+        self.rx = 0  # frames received since the connection or its last HELLO (HELLO included)
+        self.frames_in = 0  # frames decoded, all connections: fault positions count these
+        self._faults = []  # [frame index, kind, args], fired before that frame is handled
+        self._drop = 0  # frames still to lose
+        self._drop_replies = 0
+        self._stick_ms = 0
+        self.faults_fired = {}
+        self.replaced = 0
+        self._retired = {}  # counters of replaced panels
+        self.marks = 0
+        self.bad_marks = []  # marks whose visible image (or RAM) was not the expected one
+        self.mark_log = []
         self.first_frame_t = None
         self.refresh_log = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # fault injection may run inside a frame handler
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if connect:
             self.address = connect
@@ -137,6 +157,9 @@ class PanelServer:
         """One device connection, from accept/connect to close."""
         self._conn = conn
         self.connections += 1
+        with self._lock:
+            self.rx = 0
+            self.controller.state_lost("new connection")
         try:
             self._session(conn)
         finally:
@@ -165,17 +188,26 @@ class PanelServer:
                 frames = dec.feed(data)
             except P.FrameError as e:
                 self._link_error(f"corrupt frame from the device: {e}")
-                try:
-                    conn.sendall(P.encode(P.T_ERROR, f"corrupt frame: {e}".encode()))
-                    # Linger before hanging up: a UART behind a socket (QEMU) may drop what
-                    # it has not passed to the device yet when the connection closes.
-                    time.sleep(0.5)
-                except OSError:
-                    pass
+                self._hang_up_with(conn, P.encode(P.T_ERROR, f"corrupt frame: {e}".encode()))
                 return
             for ftype, payload, pos in frames:
+                action = self._fire_faults(ftype)
+                if action == "hang up":
+                    return  # the rest of what came is lost with the connection
+                if action == "corrupt":
+                    self._link_error(f"corrupt frame from the device: bad checksum (type "
+                                     f"0x{ftype:02x}, injected) at stream offset {pos}")
+                    self._hang_up_with(conn, P.encode(P.T_ERROR, b"corrupt frame: bad "
+                                                      b"checksum (injected)"))
+                    return
+                if self._drop and ftype not in CONTROL:
+                    self._drop -= 1
+                    continue
                 reply = self._handle(ftype, payload, pos)
-                if reply is not None and self.corrupt_next_reply:  # a test hook
+                if reply is not None and self._drop_replies:
+                    self._drop_replies -= 1
+                    continue
+                if reply is not None and self.corrupt_next_reply:  # a test hook and a fault
                     self.corrupt_next_reply = False
                     reply = reply[:-1] + bytes(((reply[-1] + 1) & 0xFF,))
                 if reply is not None:
@@ -185,6 +217,17 @@ class PanelServer:
                         self._link_error(f"the device vanished: {e}")
                         return
 
+    def _hang_up_with(self, conn, frame):
+        """Send a last frame before the connection closes."""
+        try:
+            conn.sendall(frame)
+            if self.connect:
+                # Linger: a UART behind a socket (QEMU) may drop what it has not passed to
+                # the device yet when the connection closes.
+                time.sleep(0.5)
+        except OSError:
+            pass
+
     def _link_error(self, msg):
         self.link_errors.append(msg)
         self.log(msg)
@@ -192,6 +235,7 @@ class PanelServer:
     def _handle(self, ftype, payload, pos):
         with self._lock:
             self.frames += 1
+            self.rx = 1 if ftype == P.T_HELLO else self.rx + 1
             if self.first_frame_t is None:
                 self.first_frame_t = time.monotonic()
             c = self.controller
@@ -209,23 +253,131 @@ class PanelServer:
             if ftype == P.T_READ and len(payload) == 1:
                 pin = payload[0]
                 level = c.busy_level() if pin == self.wiring["busy"] else self.levels.get(pin, 0)
-                return P.encode(P.T_READ | P.T_REPLY, bytes((pin, level)))
+                return P.reply(ftype, c.epoch, self.rx, bytes((pin, level)))
             if ftype == P.T_HELLO:
-                if payload != P.HELLO:
+                if payload[:len(P.HELLO)] != P.HELLO or len(payload) != len(P.HELLO) + 4:
                     self._link_error(f"unknown hello {payload!r} at stream offset {pos}")
-                return P.encode(P.T_HELLO | P.T_REPLY,
-                                f"{c.name} {c.width}x{c.height}".encode())
+                c.state_lost("hello")
+                return P.reply(ftype, c.epoch, self.rx, payload[len(P.HELLO):] +
+                               f"{c.name} {c.width}x{c.height}".encode())
             if ftype == P.T_SYNC:
-                return P.encode(P.T_SYNC | P.T_REPLY)
+                return P.reply(ftype, c.epoch, self.rx)
+            if ftype == P.T_MARK and len(payload) == 8:
+                return P.reply(ftype, c.epoch, self.rx, self._mark(payload))
+            if ftype == P.T_FAULT and len(payload) >= 1:
+                self._schedule_fault(payload, pos)
+                return None
             if ftype == P.T_ERROR:
                 self._link_error(f"the device reported: {payload.decode(errors='replace')}")
                 return None
             self._link_error(f"unknown frame type 0x{ftype:02x} at stream offset {pos}")
             return None
 
+    # -- checkpoints and fault injection -------------------------------------------------
+    def _mark(self, payload):
+        """The device's checkpoint: what the panel shows (and holds) against its crc32."""
+        label = int.from_bytes(payload[:4], "little")
+        expected = int.from_bytes(payload[4:], "little")
+        c = self.controller
+        visible = zlib.crc32(bytes(c.visible[0]) + bytes(c.visible[1]))
+        ram = zlib.crc32(bytes(c.ram[0]) + bytes(c.ram[1]))
+        self.marks += 1
+        entry = {"label": label, "expected": expected, "visible": visible, "ram": ram,
+                 "ok": visible == expected, "ram_ok": ram == expected}
+        self.mark_log.append(entry)
+        del self.mark_log[:-20]
+        if not (entry["ok"] and entry["ram_ok"]):
+            self.bad_marks.append(entry)
+            if self.out:
+                c.image().save(self.out / f"wrong-{label}.png")
+        return visible.to_bytes(4, "little") + ram.to_bytes(4, "little")
+
+    def _schedule_fault(self, payload, pos):
+        kind = payload[0]
+        args = [int.from_bytes(payload[i:i + 2], "little") for i in range(1, len(payload), 2)]
+        if kind not in P.FAULT_NAMES:
+            self._link_error(f"unknown fault kind {kind} at stream offset {pos}")
+            return
+        self.inject(kind, *args)
+
+    def inject(self, kind, *args):
+        """Schedule a fault (protocol.F_*): "after k" counts frames from now."""
+        if kind == P.F_STICK_BUSY:
+            self._stick_ms += args[0] if args else 1000
+            self._count_fault(kind)
+            return
+        if kind == P.F_CANCEL:
+            self._faults.clear()
+            self._drop = self._drop_replies = self._stick_ms = 0
+            self.corrupt_next_reply = False
+            return
+        if kind == P.F_SCRIBBLE:
+            self._count_fault(kind)
+            with self._lock:
+                c = self.controller
+                for planes in (c.visible, c.ram):
+                    planes[0][len(planes[0]) // 2] ^= 0x5A
+            return
+        after = args[0] if args else 0
+        self._faults.append([self.frames_in + after + 1, kind, args[1:]])
+
+    def _count_fault(self, kind):
+        name = P.FAULT_NAMES[kind]
+        self.faults_fired[name] = self.faults_fired.get(name, 0) + 1
+
+    def _fire_faults(self, ftype):
+        """Before a frame is handled: fire the faults due at it. Returns what the link does."""
+        self.frames_in += 1
+        action = None
+        if ftype in CONTROL:
+            return None  # due faults wait for the next frame of the device's own traffic
+        for f in [f for f in self._faults if f[0] <= self.frames_in]:
+            self._faults.remove(f)
+            _, kind, args = f
+            self._count_fault(kind)
+            with self._lock:
+                if kind == P.F_POWER_LOSS:
+                    self.controller.power_loss()
+                elif kind == P.F_REPLACE:
+                    self._replace_panel()
+                    action = "hang up"
+                elif kind == P.F_RECONNECT:
+                    action = "hang up"
+                elif kind == P.F_DROP:
+                    self._drop += args[0] if args else 1
+                elif kind == P.F_CORRUPT:
+                    action = action or "corrupt"
+                elif kind == P.F_DROP_REPLY:
+                    self._drop_replies += 1
+                elif kind == P.F_CORRUPT_REPLY:
+                    self.corrupt_next_reply = True
+        return action
+
+    def _replace_panel(self):
+        """A new, blank panel of the same model in place of the old one."""
+        old = self.controller
+        for k, v in old.counters.items():
+            self._retired[k] = self._retired.get(k, 0) + v
+        new = type(old)(width=old.width, height=old.height, full_s=old.full_s,
+                        partial_s=old.partial_s, reset_s=old.reset_s, clock=old.clock)
+        new.on_refresh = self._refreshed
+        self.controller = new
+        self.replaced += 1
+
+    def total_counters(self):
+        """The counters of this panel and of the ones it replaced."""
+        out = dict(self._retired)
+        for k, v in self.controller.counters.items():
+            out[k] = out.get(k, 0) + v
+        return out
+
     # -- outputs ----------------------------------------------------------------------
     def _refreshed(self, kind, window):
+        if self._stick_ms:  # an injected stuck BUSY: this refresh takes longer
+            self.controller.busy_until += self._stick_ms / 1000
+            self._stick_ms = 0
         self.refresh_log.append({"kind": kind, "window": list(window)})
+        del self.refresh_log[:-1000]
         if self.out:
             n = self.controller.counters["refreshes"]
             img = self.controller.image()
@@ -240,7 +392,9 @@ class PanelServer:
         return dict(
             c.counters,
             controller=c.name, width=c.width, height=c.height, frames=self.frames,
-            connections=self.connections,
+            connections=self.connections, epoch=c.epoch, epoch_log=c.epoch_log[-20:],
+            replaced=self.replaced, faults=dict(self.faults_fired), marks=self.marks,
+            bad_marks=self.bad_marks[:20],
             time_to_final_s=round(end - t0, 3) if end is not None and t0 is not None else None,
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
             errors=list(c.errors), link_errors=list(self.link_errors),

@@ -80,12 +80,6 @@ size_t defio_core_take(defio_inst_t *inst, uint32_t *bits) {
 // notes the start before the timer can see the round open (the timer may run on another
 // core, or preempt the thread between the two stores).
 DEFIO_FAULT_PATH static void arm_round(defio_inst_t *inst) {
-    // Most faults find the round open already: a plain load, no exclusive access. (Seeing
-    // it open while a take is closing it is fine: the take closes the round before it takes
-    // the bitmap, so it takes the bit this fault set just before.)
-    if (LOAD(&inst->armed) != DEFIO_ROUND_CLOSED) {
-        return;
-    }
     uint32_t closed = DEFIO_ROUND_CLOSED;
     if (__atomic_compare_exchange_n(&inst->armed, &closed, DEFIO_ROUND_OPENING, false,
         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
@@ -165,16 +159,26 @@ DEFIO_FAULT_PATH bool defio_core_fault(uintptr_t addr) {
     if (page < 0) {
         return false;
     }
-    defio_last_hit = inst;
+    if (defio_last_hit != inst) {
+        defio_last_hit = inst;
+    }
     // Open the page first, then set its bit (fb_defio's page_mkwrite order). The other
     // order loses writes: a take and re-protect on another core (or thread) between the
     // two would clear the bit and close the page, and this handler would then open it with
     // its bit clear. In this order a take between the two finds no bit and leaves the page
     // open; the bit set just after puts it in the next round, with every write made to it.
+    // (Opening ends with a barrier on the MCU and is a system call on the host, so the bit
+    // is set after the page is open.)
     defio_backend_open_page(inst, page);
-    OR(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31));
+    __atomic_fetch_or(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31), __ATOMIC_RELAXED);
     ADD(&inst->faults, 1);
-    arm_round(inst);
+    // Then look at the round, after the bit (one full barrier). Most faults find it open and
+    // need no exclusive access. Seeing it open while a take is closing it is fine: a take
+    // closes the round before it takes the bitmap, so it takes the bit set just before.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&inst->armed, __ATOMIC_RELAXED) == DEFIO_ROUND_CLOSED) {
+        arm_round(inst);
+    }
     return true;
 }
 

@@ -174,6 +174,35 @@ DEFIO_MCU_RAMFUNC bool defio_mpu_fault(uint32_t *frame, const uint32_t *r4_r7) {
 }
 #endif
 
+#if !DEFIO_MCU_PMSAV6
+// MemManage, the common case on PMSAv7/v8, on its own short path: no decoder, so no r4-r7,
+// no frame and no question which exception this is (issue 14: instructions per fault).
+DEFIO_MCU_RAMFUNC uintptr_t defio_mcu_memmanage_entry(void) {
+    uint32_t cfsr = DEFIO_SCB->CFSR;
+    const uint32_t want = DEFIO_CFSR_MMARVALID | DEFIO_CFSR_DACCVIOL;
+    if ((cfsr & want) == want && defio_core_fault(DEFIO_SCB->MMFAR)) {
+        DEFIO_SCB->CFSR = cfsr & DEFIO_CFSR_MMFSR_Msk; // write 1 to clear
+        return 0;
+    }
+    void (*next)(void) = defio_mcu_fault_next;
+    return (uintptr_t)(next != NULL ? next : defio_mcu_fault_unhandled);
+}
+
+// Keeps EXC_RETURN (and SP 8-byte aligned) around the call; a fault that is not ours goes on
+// to defio_mcu_fault_next with every register as it came, as from defio_mcu_fault_handler.
+__attribute__((naked)) DEFIO_MCU_RAMFUNC void defio_mcu_memmanage_handler(void) {
+    __asm volatile (
+        "push {r0, lr}\n"
+        "bl defio_mcu_memmanage_entry\n"
+        "pop {r1, lr}\n"
+        "cbnz r0, 1f\n"
+        "bx lr\n"
+        "1:\n"
+        "bx r0\n"
+        );
+}
+#endif
+
 DEFIO_MCU_RAMFUNC uintptr_t defio_mcu_fault_entry(uint32_t *frame, const uint32_t *r4_r7) {
     if (defio_mpu_fault(frame, r4_r7)) {
         return 0;

@@ -20,6 +20,10 @@
 //       it branches to defio_mcu_fault_next with r4-r11, SP and LR (EXC_RETURN) as they
 //       were on entry (r0-r3, r12 are in the stacked frame), as if the core had vectored
 //       there itself: the port's crash dump sees the original fault.
+//   defio_mcu_memmanage_handler  ARMv7-M/ARMv8-M: a shorter handler for MemManage alone
+//       (no store decoder behind it); install it as MemManage instead of
+//       defio_mcu_fault_handler for the cheaper first-write fault. HardFault keeps
+//       defio_mcu_fault_handler (a write with PRIMASK set escalates there).
 //   defio_mcu_poll            the deferred work: run it at low priority (PendSV level, a
 //       soft timer callback) when defio_mcu_hook_poll_soon() asked for it and when the
 //       delay given to defio_mcu_hook_poll_later() has passed. It hands due rounds to
@@ -84,6 +88,7 @@
 
 // Called by the port.
 void defio_mcu_fault_handler(void);
+void defio_mcu_memmanage_handler(void);
 void defio_mcu_poll(void);
 void defio_mcu_soft_reset(void);
 
