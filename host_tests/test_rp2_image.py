@@ -7,8 +7,8 @@ runs this file, so a pass means both images build. Then, for each image:
     0xe48bff59), block by block, and its payload is exactly the ELF's flash contents;
   - defio is in it with the chip's backend (the string defio.BACKEND returns);
   - the boot path installs the fault handler at run time: main() calls defio_rp2_init, which
-    calls pico-sdk's exception_set_exclusive_handler (HardFault; and MemManage on RP2350,
-    which it enables); the handler itself is linked into RAM;
+    calls pico-sdk's exception_set_exclusive_handler with defio's handlers (HardFault; and
+    MemManage's short entry on RP2350, which it enables); the handlers are linked into RAM;
   - the poll goes through upstream's PendSV dispatch (also when the soft timer expires),
     soft reset reaches defio, and the
     _thread / defio turn-taking wraps are the only callers of what they wrap;
@@ -183,13 +183,22 @@ def test_fault_handler_installed_at_boot(image):
         elif calls(line, "exception_set_exclusive_handler"):
             installed.append(r0)
     assert installed == ([3, 4] if board == "RPI_PICO2" else [3])
+    # ... and which handlers: their addresses (Thumb bit set) in defio_rp2_init's literals.
+    literals = {int(w, 16) for w in re.findall(r"\.word\s+0x([0-9a-f]+)",
+                                                disassembly(elf, "defio_rp2_init"))}
+    handlers = ["defio_mcu_fault_handler"]
+    if board == "RPI_PICO2":
+        handlers.append("defio_mcu_memmanage_handler")
+    for name in handlers:
+        assert syms[name][0] | 1 in literals, f"{name} is not what defio_rp2_init installs"
     if board == "RPI_PICO2":
         # MemManage is enabled: SCB (0xe000ed00) + 0x24 is SHCSR, bit 16 MEMFAULTENA.
         init = disassembly(elf, "defio_rp2_init")
         assert "0xe000ed00" in init and "#36]" in init and "#65536" in init
     # The handler and its decoder run from RAM (flash XIP may be busy).
-    addr, _ = syms["defio_mcu_fault_handler"]
-    assert 0x20000000 <= addr < 0x20082000, f"handler at {addr:#x}, not in SRAM"
+    for name in handlers:
+        addr, _ = syms[name]
+        assert 0x20000000 <= addr < 0x20082000, f"{name} at {addr:#x}, not in SRAM"
 
 
 def test_poll_soft_reset_and_thread_wraps_wired(image):

@@ -3,8 +3,9 @@
 //
 //   fault entry  pico-sdk keeps the vector table in RAM (one table for both cores):
 //                defio_rp2_init installs defio_mcu_fault_handler there as HardFault (all
-//                the RP2040's Cortex-M0+ has) and, on the RP2350, also as MemManage, which
-//                it enables. A fault that is not defio's goes to the handler that was there.
+//                the RP2040's Cortex-M0+ has) and, on the RP2350, defio_mcu_memmanage_handler
+//                as MemManage, which it enables. A fault that is not defio's goes to the
+//                handler that was there.
 //   poll soon    a PendSV dispatch slot of our own (MICROPY_BOARD_PENDSV_ENTRIES).
 //   poll later   a static soft timer (shared/runtime/softtimer.c): upstream runs expired
 //                timers from its own PendSV slot; ours hands over to our slot, so the poll
@@ -76,7 +77,9 @@ void defio_rp2_init(void) {
     defio_mcu_fault_next = exception_set_exclusive_handler(HARDFAULT_EXCEPTION,
         defio_mcu_fault_handler);
     #if PICO_RP2350
-    exception_set_exclusive_handler(MEMMANAGE_EXCEPTION, defio_mcu_fault_handler);
+    // MemManage reports the address (MMFAR): defio's short entry, no store decoder behind it.
+    // A write with PRIMASK set escalates to HardFault, which the full handler above takes.
+    exception_set_exclusive_handler(MEMMANAGE_EXCEPTION, defio_mcu_memmanage_handler);
     SCB->SHCSR |= SCB_SHCSR_MEMFAULTENA_Msk;
     #endif
 }
