@@ -26,7 +26,7 @@ DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 # The board `make run`, `make firmware` and `make bench` use: a folder of boards/, a build
 # variant below, or unix.
 BOARD ?= MPS2_AN385
-FW_BOARD := $(if $(filter unix,$(BOARD)),MPS2_AN385,$(BOARD))
+FW_BOARD := $(if $(filter unix qemu,$(BOARD)),MPS2_AN385,$(BOARD))
 # Boards of upstream's rp2 port (a folder with mpconfigboard.cmake) build a uf2 instead.
 RP2_BOARDS := $(patsubst boards/%/mpconfigboard.cmake,%,$(wildcard boards/*/mpconfigboard.cmake))
 # DEFIO=0 with an rp2 board: the same image without defio (build/<BOARD>-nodefio), to compare.
@@ -40,7 +40,9 @@ QEMU_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505 MPS2_AN505_R8
 FW_VARIANT_MPS2_AN505_R8 := BOARD=MPS2_AN505 DEFIO_MPU_REGIONS=8
 fw_args = $(or $(FW_VARIANT_$(1)),BOARD=$(1))
 fw_board = $(patsubst BOARD=%,%,$(firstword $(call fw_args,$(1))))
-PORT_SRC := $(wildcard $(TOP)/firmware/port/*)
+PORT_SRC := $(wildcard $(TOP)/firmware/port/* $(TOP)/firmware/port/modules/*)
+# Frozen into the QEMU firmware (firmware/port/manifest.py): lib/ and build/pylib.
+LIB_SRC := $(shell find $(TOP)/lib -name '*.py')
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
 	distclean soak
@@ -71,18 +73,34 @@ unix-stock: $(SETUP_STAMP) $(BUILD)/mpy-cross/mpy-cross
 		BUILD=$(BUILD)/unix-stock -j$(JOBS) >$(BUILD)/unix-stock.log 2>&1 \
 		|| (tail -40 $(BUILD)/unix-stock.log; exit 1)
 
-# On-device Python from the venv (Adafruit packages) plus the generated font: build/pylib.
+# On-device Python from the venv (Adafruit packages) plus the generated font (as a file, and
+# as a module to freeze): build/pylib.
 PYLIB := $(BUILD)/pylib/.stamp
 pylib: $(PYLIB)
 $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
-	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib
+	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/pylib --font-module
 	@touch $@
 
-# The demo (or APP=path/to/app.py) on the board with the simulated panel:
-# build/run/panel.png and build/run/panel.json, and a summary.
+# The demo (or APP=path/to/app.py) on the board with the simulated panel, its output live:
+# build/runs/<time>-<pid>/, linked as build/run when good (panel.png, panel.json, output.txt).
+# TIMEOUT=seconds stops the app (default 600). BOARD and APP are checked before any build.
+RUN_BOARDS := unix qemu $(QEMU_BOARDS)
+ifneq ($(filter run repl firmware bench,$(MAKECMDGOALS)),)
+ifeq ($(filter $(BOARD),$(RUN_BOARDS)),)
+$(error unknown BOARD=$(BOARD): one of $(RUN_BOARDS))
+endif
+endif
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(APP),)
+ifeq ($(wildcard $(APP)),)
+$(error APP=$(APP): no such file)
+endif
+endif
+endif
 RUN_DEPS := $(if $(filter unix,$(BOARD)),$(UNIX_FW),$(FIRMWARE)) $(PYLIB)
 run: $(RUN_DEPS)
-	@$(PYTHON) tools/run_demo.py --board $(BOARD) $(if $(APP),--app $(APP))
+	@$(PYTHON) -m tools.run --board $(BOARD) $(if $(APP),--app $(abspath $(APP))) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
@@ -130,7 +148,7 @@ comma := ,
 BENCH_BACKEND_BOARDS := MPS2_AN385 MPS2_AN385_V6M MPS2_AN505
 bench: $(UNIX_FW) $(FIRMWARE) $(foreach b,$(BENCH_BACKEND_BOARDS),$(BUILD)/$(b)/firmware.elf) \
 		$(PYLIB)
-	@$(PYTHON) tools/bench/run.py --board $(FW_BOARD) \
+	@$(PYTHON) -m tools.bench.run --board $(FW_BOARD) \
 		--backends $(subst $(eval) ,$(comma),$(BENCH_BACKEND_BOARDS))
 
 # MicroPython's suite on the Unix build and on each QEMU board (not on build variants).
@@ -155,7 +173,7 @@ distclean: clean
 firmware: $(FIRMWARE)
 .SECONDEXPANSION:
 $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf: $(SETUP_STAMP) \
-		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) \
+		$(BUILD)/mpy-cross/mpy-cross $(DEFIO_SRC) $(PORT_SRC) $(LIB_SRC) $(PYLIB) \
 		$$(wildcard $(TOP)/boards/$$(call fw_board,$$*)/*)
 	@echo "building the $* firmware with defio -> $@"
 	@mkdir -p $(BUILD)/$*
@@ -164,7 +182,7 @@ $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf:
 	@arm-none-eabi-size $@
 
 repl: $(FIRMWARE)
-	$(PYTHON) tools/qemu_launch.py --board $(FW_BOARD) --repl stdio
+	@$(PYTHON) -m tools.qemu_launch --board $(FW_BOARD) --repl stdio --panel-sim $(BUILD)/repl
 # --- end firmware ------------------------------------------------------------------------
 
 # --- firmware for a real board: MicroPython's own rp2 port, unmodified ---------------------

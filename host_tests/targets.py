@@ -1,47 +1,25 @@
-"""Targets that run a MicroPython script and return what it printed."""
+"""The test suite's targets: the boards of tools/boards.py (one host-side board API for
+`make run`, the tests and the bench). `--target unix` is the Unix port, `--target qemu` the
+firmware in QEMU (`--board`)."""
 
-import dataclasses
-import os
-import pathlib
-import subprocess
+from tools.boards import BUILD, ROOT, Result, UnixBoard
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+__all__ = ["BUILD", "ROOT", "Result", "UnixTarget", "make_target"]
 
 
-@dataclasses.dataclass
-class Result:
-    out: str          # stdout (and, on targets with one stream, everything printed)
-    err: str          # stderr ("" where the target has one stream)
-    returncode: int   # process exit status; on the firmware 0 unless the run failed
+class UnixTarget(UnixBoard):
+    """The Unix port; scripts run in the repository root (paths in tests are relative)."""
 
-
-class UnixTarget:
-    """The Unix port built with defio (build/unix/micropython), one process per script."""
-
-    name = "unix"
-
-    def __init__(self):
-        self.exe = BUILD / "unix" / "micropython"
-        if not self.exe.exists():
-            raise RuntimeError(f"{self.exe} is missing: run `make unix` first")
-
-    def run(self, src, timeout=60, env=None):
-        full_env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'lib'}:{BUILD / 'pylib'}")
-        full_env.update(env or {})
-        p = subprocess.run([str(self.exe), "-c", src], capture_output=True, text=True,
-                           timeout=timeout, env=full_env, cwd=ROOT, check=False)
-        return Result(p.stdout, p.stderr, p.returncode)
-
-    def close(self):
-        pass
+    def run(self, src, timeout=60, env=None, on_output=None, on_error=None, cwd=ROOT):
+        return super().run(src, timeout, env, on_output, on_error, cwd)
 
 
 def make_target(name, board="MPS2_AN385"):
     if name == "unix":
         return UnixTarget()
     if name == "qemu":
-        from target_qemu import QemuTarget  # the firmware in QEMU, driven by mpremote
+        from target_qemu import QemuTarget
 
         return QemuTarget(board)
     raise ValueError(f"unknown target {name!r}")
+

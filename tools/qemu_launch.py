@@ -35,7 +35,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import tty
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -62,10 +61,23 @@ def board_machine(board):
     raise ValueError(f"{mk}: no QEMU_MACHINE")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+class PortBusy(OSError):
+    """A TCP port asked for is taken by another process."""
+
+
+def listen_socket(port=0):
+    """A listening TCP socket on HOST:port (0: a free port), handed to QEMU as an open file
+    descriptor: no other process can take the port between choosing and binding it, and
+    nothing but QEMU answers there."""
+    s = socket.socket()
+    try:
+        s.bind((HOST, port))
+    except OSError as e:
+        s.close()
+        raise PortBusy(f"port {port} on {HOST} is busy ({e.strerror}): pick another "
+                       "or 0 for a free one") from None
+    s.listen(1)
+    return s
 
 
 class QemuLauncher:
@@ -88,6 +100,7 @@ class QemuLauncher:
         self.repl_pty = None
         self.proc = None
         self._keepalive_fd = None
+        self._sockets = []
 
     @property
     def repl_url(self):
@@ -100,37 +113,52 @@ class QemuLauncher:
         qemu = shutil.which("qemu-system-arm") or "qemu-system-arm"
         cmd = [qemu, "-M", board_machine(self.board), "-nographic", "-kernel", str(self.elf)]
         if self.repl == "tcp":
-            self.repl_port = self.repl_port or free_port()
-            cmd += ["-monitor", "null", "-serial",
-                    f"tcp:{HOST}:{self.repl_port},server=on,wait=off,nodelay=on"]
+            cmd += ["-monitor", "null", *self._tcp_serial("repl")]
         elif self.repl == "pty":
             cmd += ["-monitor", "null", "-serial", "pty"]
         else:
             cmd += ["-serial", "mon:stdio"]
         if self.panel == "tcp":
-            self.panel_port = self.panel_port or free_port()
-            cmd += ["-serial", f"tcp:{HOST}:{self.panel_port},server=on,wait=off,nodelay=on"]
+            cmd += self._tcp_serial("panel")
         else:
             cmd += ["-serial", "null"]
         if self.icount:
             cmd += ["-icount", "shift=0"]
         return cmd + self.extra
 
+    def _tcp_serial(self, name):
+        """-serial on a listening socket we bound (its descriptor passes to QEMU)."""
+        s = listen_socket(getattr(self, f"{name}_port"))
+        self._sockets.append(s)
+        setattr(self, f"{name}_port", s.getsockname()[1])
+        return ["-chardev", f"socket,id={name},fd={s.fileno()},server=on,wait=off,nodelay=on",
+                "-serial", f"chardev:{name}"]
+
     def start(self, timeout=10):
         if not self.elf.exists():
             raise FileNotFoundError(f"{self.elf} is missing: run `make firmware` first")
-        cmd = self.command()
-        atexit.register(self.stop)  # no QEMU left behind when the caller forgets stop()
-        if self.repl == "stdio":
-            self.proc = subprocess.Popen(cmd)
-            return self
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + timeout
+        self._sockets = []
+        try:
+            cmd = self.command()
+            atexit.register(self.stop)  # no QEMU left behind when the caller forgets stop()
+            fds = tuple(s.fileno() for s in self._sockets)
+            if self.repl == "stdio":
+                self.proc = subprocess.Popen(cmd, pass_fds=fds)
+                return self
+            # Its own session: a Ctrl-C on the caller's terminal is the caller's to handle
+            # (it stops QEMU), not a signal QEMU reports on its own.
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, pass_fds=fds,
+                                         start_new_session=True)
+        finally:
+            for s in self._sockets:  # QEMU holds them now
+                s.close()
         if self.repl == "pty":
+            # QEMU prints the pty's name first thing (or exits with its error).
             while self.repl_pty is None:
                 line = self.proc.stdout.readline()
                 if not line:
+                    self.proc.wait(timeout)
                     raise RuntimeError("QEMU exited before opening its pty")
                 m = re.search(r"char device redirected to (\S+) \(label serial0\)", line)
                 if m:
@@ -140,20 +168,7 @@ class QemuLauncher:
             # would lose its first bytes.
             self._keepalive_fd = os.open(self.repl_pty, os.O_RDWR | os.O_NOCTTY)
             tty.setraw(self._keepalive_fd)
-            return self
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"QEMU exited: {self.proc.stdout.read()}")
-            try:
-                # QEMU accepts one client at a time and listens again when it leaves.
-                with socket.create_connection((HOST, self.repl_port), timeout=1):
-                    pass
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("QEMU did not open the REPL socket")
-                time.sleep(0.05)
+        # TCP: the sockets listen already; QEMU accepts its client once it runs.
         return self
 
     def wait(self):
@@ -188,17 +203,45 @@ def main():
     ap.add_argument("--panel", default="tcp", choices=("tcp", "null"))
     ap.add_argument("--panel-port", type=int, default=0, help="0: pick a free port")
     ap.add_argument("--icount", action="store_true", help="-icount shift=0")
+    ap.add_argument("--panel-sim", metavar="DIR", default=None,
+                    help="attach the simulated panel (SSD1680) to the panel UART; DIR/panel.png "
+                         "is rewritten after every refresh (make repl: build/repl)")
     args = ap.parse_args()
     # SIGTERM stops QEMU too (the finally below), not only Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     q = QemuLauncher(args.board, args.elf, args.repl, args.repl_port, args.panel,
                      args.panel_port, args.icount)
+    try:
+        return run_cli(q, args)
+    except (PortBusy, FileNotFoundError) as e:
+        sys.exit(f"qemu_launch: {e}")
+
+
+def run_cli(q, args):
     if args.repl == "stdio":
-        print("REPL on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
+        sim = None
+        if args.panel_sim and args.panel == "tcp":
+            out = pathlib.Path(args.panel_sim)
+            out.mkdir(parents=True, exist_ok=True)
+            print(f"{q.board} in QEMU, REPL on this terminal (Ctrl-A X quits). Frozen: "
+                  "asyncio, board, busio, digitalio, defio_epd, adafruit_epd.\n"
+                  f"Simulated SSD1680 panel on the default wiring: {out}/panel.png is "
+                  "rewritten after every refresh.", file=sys.stderr)
+        else:
+            print("REPL on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
         q.start()
-        if args.panel == "tcp":
+        if args.panel_sim and args.panel == "tcp":
+            from tools.panel_sim import PanelServer
+
+            sim = PanelServer(f"{HOST}:0", out=args.panel_sim, log=lambda msg: None,
+                              connect=f"{HOST}:{q.panel_port}").start()
+        elif args.panel == "tcp":
             print(f"panel=tcp:{HOST}:{q.panel_port}", file=sys.stderr)
-        return q.wait()
+        try:
+            return q.wait()
+        finally:
+            if sim is not None:
+                sim.stop()
     q.start()
     print(f"repl={q.repl_url}")
     if args.panel == "tcp":

@@ -21,11 +21,12 @@ extern uint32_t _sstack, _estack, _heap_start, _heap_end;
 
 // Mount littlefs on the RAM disk at / (make it on first boot: the RAM disk is zeroed at
 // power-on, so files do not survive a reset or a QEMU restart; they do survive soft reset).
-static void mount_root(void) {
+// Returns true when the filesystem was just made.
+static bool mount_root(void) {
     mp_obj_t bdev = MP_OBJ_FROM_PTR(&port_ramdisk_obj);
     mp_obj_t mount_point = MP_OBJ_NEW_QSTR(MP_QSTR__slash_);
     if (mp_vfs_mount_and_chdir_protected(bdev, mount_point) == 0) {
-        return;
+        return false;
     }
     mp_printf(&mp_plat_print, "MPY: making a littlefs filesystem on the RAM disk\n");
     nlr_buf_t nlr;
@@ -39,6 +40,7 @@ static void mount_root(void) {
     if (mp_vfs_mount_and_chdir_protected(bdev, mount_point) != 0) {
         mp_printf(&mp_plat_print, "MPY: cannot mount the root filesystem\n");
     }
+    return true;
 }
 
 int main(void) {
@@ -50,7 +52,14 @@ int main(void) {
         mp_init();
         mp_obj_list_append(mp_sys_path, MP_OBJ_NEW_QSTR(MP_QSTR__slash_lib));
         readline_init0();
-        mount_root();
+        bool fresh = mount_root();
+        #if MICROPY_MODULE_FROZEN_MPY
+        // Frozen modules/_boot.py puts the font adafruit_framebuf opens onto a fresh
+        // filesystem (power-on, reset). Only then: a soft reset runs nothing of ours.
+        if (fresh) {
+            pyexec_frozen_module("_boot.py", false);
+        }
+        #endif
 
         int ret = pyexec_file_if_exists("boot.py");
         if (!(ret & PYEXEC_FORCED_EXIT) && pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {

@@ -1,11 +1,17 @@
 """defio_epd: Adafruit e-paper drivers drawing into defio memory, updated with only what changed.
 
-    live = defio_epd.attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5,
-                            busy_timeout_ms=10000, shadow=True)
+    live = defio_epd.attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=5000,
+                            full_every=20, full_fraction=0.5, busy_timeout_ms=10000,
+                            shadow=True)
 
 `display` is an Adafruit_EPD driver built the usual way (without SRAM: sramcs_pin=None).
 Its pixel buffers move into one `defio.DeferredIO` (contents kept). `delay_ms` after the
-first write of a burst, the changed rows go to the panel and it refreshes once. Defaults:
+first write of a burst, the changed rows go to the panel and it refreshes once; while the app
+is still drawing then (a write within `settle_ms`), the round waits on, up to `max_delay_ms`
+from its first write (defio's settle phase): a redraw slower than `delay_ms` still reaches
+the panel as one refresh. Why these values: a refresh costs 0.4 s (partial) to 2.5 s (full)
+and leaves ghosting, so waiting 200 ms more while drawing goes on is cheaper than refreshing
+a half-drawn screen, and an animation still gets a frame every 5 s. Defaults:
 partial refreshes, a full one after `full_every` partial ones (0: never) or when more than
 `full_fraction` of the rows changed, and for the first update (the panel's content is
 unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
@@ -40,8 +46,8 @@ def _ops_for(display, busy_timeout_ms):
 # Bounds of attach()'s numbers: a day at most for a delay or a BUSY wait (well inside what
 # ticks_ms can measure on every port), a million partial refreshes between full ones.
 _DAY_MS = const(86400000)
-_BOUNDS = {"delay_ms": (0, _DAY_MS), "busy_timeout_ms": (1, _DAY_MS),
-           "full_every": (0, 1000000)}
+_BOUNDS = {"delay_ms": (0, _DAY_MS), "settle_ms": (0, _DAY_MS), "max_delay_ms": (0, _DAY_MS),
+           "busy_timeout_ms": (1, _DAY_MS), "full_every": (0, 1000000)}
 
 
 def _int_arg(name, value):
@@ -54,12 +60,16 @@ def _int_arg(name, value):
     return value
 
 
-def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_timeout_ms=10000,
-           shadow=True):
+def attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=5000, full_every=20,
+           full_fraction=0.5, busy_timeout_ms=10000, shadow=True):
     """Move the display's buffers into defio memory; return the live handle."""
     if not isinstance(shadow, bool):
         raise TypeError(f"defio_epd: shadow must be True or False, not {type(shadow).__name__}")
     _int_arg("delay_ms", delay_ms)
+    _int_arg("settle_ms", settle_ms)
+    _int_arg("max_delay_ms", max_delay_ms)
+    if max_delay_ms and max_delay_ms < delay_ms:
+        max_delay_ms = delay_ms  # a short delay_ms with the default cap: the cap follows
     _int_arg("full_every", full_every)
     _int_arg("busy_timeout_ms", busy_timeout_ms)
     if not isinstance(full_fraction, (int, float)) or isinstance(full_fraction, bool):
@@ -73,4 +83,5 @@ def attach(display, *, delay_ms=500, full_every=20, full_fraction=0.5, busy_time
     if isinstance(getattr(display, "_buffer1", None), memoryview) and \
             "display" in getattr(display, "__dict__", {}):
         raise ValueError("defio_epd: display is already attached")
-    return Live(display, ops, delay_ms, full_every, full_fraction, shadow)
+    return Live(display, ops, delay_ms, full_every, full_fraction, shadow, settle_ms,
+                max_delay_ms)

@@ -21,7 +21,8 @@ import defio
 
 
 class Live:
-    def __init__(self, display, ops, delay_ms, full_every, full_fraction, shadow=True):
+    def __init__(self, display, ops, delay_ms, full_every, full_fraction, shadow=True,
+                 settle_ms=0, max_delay_ms=0):
         self.display = display
         self.ops = ops
         self.full_every = full_every
@@ -45,7 +46,8 @@ class Live:
         self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
                        "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0,
                        "panel_restarts": 0}
-        self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms)
+        self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms,
+                                    settle_ms=settle_ms, max_delay_ms=max_delay_ms)
         self.page_size = self.dio.page_size
         buf = self.dio.buffer
         framebufs = [display._framebuf1, display._framebuf2]

@@ -2,7 +2,7 @@
 (pages + shadow), the page list alone (no shadow) and the naive way (display() after every
 change). The `workloads` part of `make bench`.
 
-    .venv/bin/python tools/bench/epd_workloads.py [--board unix|qemu] [--time-scale 0.05]
+    .venv/bin/python -m tools.bench.epd_workloads [--board unix|qemu] [--time-scale 0.05]
         [--app-scale 0.4] [--tick-ms 1000] [--out build/bench/epd.json]
 
 Workloads (examples/epd_demo.py's page on the SSD1680 panel, already shown before each run):
@@ -50,12 +50,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import run_demo
-from panel_sim import PanelServer
-from panel_sim import protocol as P
+from tools import run as run_demo
+from tools.boards import PYLIB, ROOT, make_board
+from tools.panel_sim import PanelServer
+from tools.panel_sim import protocol as P
 
 DELAY_MS = 500  # defio_epd's delay_ms in the model (the default; scaled by --app-scale)
 TIME_UNIT = "ms (panel model, unscaled)"
@@ -226,7 +224,8 @@ def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
                          log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr))
     server.start()
     try:
-        rc, text = board.run(src + run_demo.EPILOGUE, server.address, timeout)
+        res = board.run(src + run_demo.EPILOGUE, timeout, env={"DEFIO_PANEL": server.address})
+        rc, text = res.returncode, res.out + res.err
         if board.panel_connect is None:
             server.wait_disconnected()
         server.wait_idle()
@@ -250,8 +249,7 @@ def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
 
 
 def measure(board, name, args):
-    demo = run_demo.demo_src(False, 0, 0)
-    demo = demo[:demo.index("print('@@'")]
+    demo = "DEMO_ARGS = None  # the definitions only\n" + run_demo.DEMO.read_text()
     delay = max(1, round(DELAY_MS * args.app_scale))
 
     def one(mode):
@@ -313,11 +311,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not (0 < args.time_scale <= 1 and 0 < args.app_scale <= 1):
         ap.error("--time-scale and --app-scale must be within (0, 1]")
-    if not (run_demo.PYLIB / "font5x8.bin").exists():
-        import build_pylib
+    if not (PYLIB / "font5x8.bin").exists():
+        from tools import build_pylib
 
-        build_pylib.main(["--out", str(run_demo.PYLIB)])
-    board = run_demo.make_board(args.board)
+        build_pylib.main(["--out", str(PYLIB), "--font-module"])
+    board = make_board(args.board)
     t0 = time.monotonic()
     result = {"board": board.name, "time_scale": args.time_scale,
               "app_scale": args.app_scale, "time_unit": TIME_UNIT,

@@ -5,7 +5,7 @@ Writes build/bench/results.json and build/bench/bench.png and prints a table. Ea
 is measured in the same run; on the firmware QEMU runs with `-icount shift=0`, so counts are
 instructions (deterministic), not wall time. Speed goals live here, never in test asserts.
 
-    .venv/bin/python tools/bench/run.py [--board MPS2_AN385] [--skip-workloads]
+    .venv/bin/python -m tools.bench.run [--board MPS2_AN385] [--skip-workloads]
         [--backends MPS2_AN385,MPS2_AN385_V6M,MPS2_AN505]
 
 --backends adds one row per board (so per MPU backend): first-write fault cost, defio's text
@@ -23,11 +23,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 BUILD = ROOT / "build"
 OUT = BUILD / "bench"
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "host_tests"))
-sys.path.insert(0, str(ROOT / "tools" / "bench"))
-
-import epd_workloads  # after the path set-up above
+from tools.bench import epd_workloads
 
 
 def host_micro(runs=5):
@@ -48,9 +44,9 @@ def host_micro(runs=5):
 
 def mcu_micro(board):
     """tools/bench/defio_mcu.py on the firmware in QEMU with -icount shift=0."""
-    from target_qemu import QemuTarget
+    from tools.boards import QemuBoard
 
-    t = QemuTarget(board=board, panel="null", copy_lib=False, icount=True)
+    t = QemuBoard(board, panel="null", icount=True)
     try:
         res = t.run((ROOT / "tools" / "bench" / "defio_mcu.py").read_text(), timeout=600)
     finally:
@@ -97,8 +93,9 @@ def sizes(board, ninst):
 def workloads(board_name):
     """tools/bench/epd_workloads.py with its default scales (reported unscaled)."""
     out = OUT / f"epd-{board_name}.json"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "bench" / "epd_workloads.py"),
-                    "--board", board_name, "--out", str(out)], check=True, timeout=1800)
+    subprocess.run([sys.executable, "-m", "tools.bench.epd_workloads",
+                    "--board", board_name, "--out", str(out)], check=True, timeout=1800,
+                   cwd=ROOT)
     return json.loads(out.read_text())
 
 

@@ -1,0 +1,189 @@
+"""`make run` as a user runs it: live output, exit statuses, TIMEOUT, Ctrl-C, wrong APP/BOARD,
+run folders; and the asyncio example. Each test runs the real commands (QEMU or the Unix
+port, the simulator in the runner)."""
+
+import json
+import os
+import pathlib
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RUN = [sys.executable, "-m", "tools.run"]
+
+
+@pytest.fixture
+def board(target, request):
+    return "unix" if target.name == "unix" else request.config.getoption("--board")
+
+
+def make_run(*args, timeout=300):
+    return subprocess.run(["make", "--no-print-directory", "run", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def app(tmp_path, body, name="app.py"):
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+def test_output_streams_while_the_app_runs(tmp_path, board):
+    a = app(tmp_path, "import time\nprint('first')\ntime.sleep(3)\nprint('second')\n")
+    p = subprocess.Popen(RUN + ["--board", board, "--app", str(a), "--out", str(tmp_path / "o")],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline and line != "first\n":
+            if select.select([p.stdout], [], [], 1)[0]:
+                line = p.stdout.readline()
+        assert line == "first\n"
+        assert p.poll() is None          # seen while the app still runs
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert out == "second\n" and p.returncode == 0, err
+    assert "panel:  0 bytes" in err      # no defio line for an app that does not use defio
+    assert json.loads((tmp_path / "o" / "panel.json").read_text())["used_defio"] is False
+
+
+def test_app_error_fails_and_keeps_the_last_good_picture(tmp_path, board):
+    good = app(tmp_path, "print('fine')\n", "good.py")
+    r = make_run(f"BOARD={board}", f"APP={good}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("fine")
+    last_good = os.readlink(ROOT / "build" / "run")
+    bad = app(tmp_path, "print('before')\nopen('nothing-here.bin')\n", "bad.py")
+    r = make_run(f"BOARD={board}", f"APP={bad}")
+    assert r.returncode != 0
+    assert "before" in r.stdout
+    assert "OSError" in r.stdout + r.stderr and "bad.py failed" in r.stderr
+    assert os.readlink(ROOT / "build" / "run") == last_good
+
+
+def test_wrong_app_and_board_are_one_line_before_anything_boots(tmp_path):
+    t0 = time.monotonic()
+    r = make_run(f"APP={tmp_path}/missing.py")
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "missing.py: no such file" in r.stderr
+    r = make_run("BOARD=nonexistent")
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "unknown BOARD=nonexistent" in r.stderr
+    assert not (ROOT / "build" / "nonexistent").exists()
+    r = subprocess.run(RUN + ["--board", "nope"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert time.monotonic() - t0 < 30
+
+
+def test_timeout_stops_a_hanging_app(tmp_path, board):
+    a = app(tmp_path, "import time\nprint('alive')\nwhile True:\n    time.sleep(1)\n")
+    t0 = time.monotonic()
+    r = subprocess.run(RUN + ["--board", board, "--app", str(a), "--timeout", "3",
+                              "--out", str(tmp_path / "o")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 124, r.stderr
+    assert r.stdout == "alive\n" and "after 3 s (TIMEOUT=)" in r.stderr
+    assert time.monotonic() - t0 < 60
+    r = make_run(f"BOARD={board}", f"APP={a}", "TIMEOUT=2")
+    assert r.returncode != 0 and "after 2 s" in r.stderr
+
+
+def children(pid):
+    kids = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_ctrl_c_stops_everything_quietly(tmp_path, board):
+    a = app(tmp_path, "import time\nprint('waiting')\ntime.sleep(60)\n")
+    p = subprocess.Popen(RUN + ["--board", board, "--app", str(a), "--out", str(tmp_path / "o")],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        assert select.select([p.stdout], [], [], 60)[0] and p.stdout.readline() == "waiting\n"
+        kids = children(p.pid)
+        assert kids                      # QEMU or the Unix port
+        os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C on the terminal sends
+        _out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 130
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("run: interrupted")
+    time.sleep(0.5)
+    assert not [k for k in kids if pathlib.Path(f"/proc/{k}").exists()]
+
+
+def test_asyncio_example(tmp_path, board):
+    r = subprocess.run(RUN + ["--board", board, "--app", str(ROOT / "examples" / "epd_async.py"),
+                              "--time-scale", "0.05", "--out", str(tmp_path)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "readings: [" in r.stdout
+    saved = json.loads((tmp_path / "panel.json").read_text())
+    assert saved["used_defio"] and saved["panel_errors"] == [] == saved["link_errors"]
+    # Both tasks' drawings coalesced into rounds: fewer refreshes than draws (9 + 5).
+    assert 2 <= saved["refreshes"] < 14
+    assert saved["device_stats"]["errors"] == 0
+
+
+def test_make_repl_has_the_libraries_and_the_panel(target):
+    if target.name != "qemu":
+        pytest.skip("make repl boots the firmware: run with --target qemu")
+    png = ROOT / "build" / "repl" / "panel.png"
+    png.unlink(missing_ok=True)
+    master, slave = os.openpty()
+    p = subprocess.Popen(["make", "--no-print-directory", "repl"], cwd=ROOT, stdin=slave,
+                         stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def expect(marker, timeout=60):
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                seen += os.read(master, 4096)
+        assert marker in seen, seen[-500:]
+
+    try:
+        expect(b"panel.png is rewritten after every refresh")
+        expect(b">>> ")
+        for line in ("import board, digitalio, defio_epd",
+                     "from adafruit_epd.ssd1680 import Adafruit_SSD1680",
+                     "p = digitalio.DigitalInOut",
+                     ("d = Adafruit_SSD1680(122, 250, board.SPI(), cs_pin=p(board.EPD_CS), "
+                     "dc_pin=p(board.EPD_DC), sramcs_pin=None, rst_pin=p(board.EPD_RESET), "
+                     "busy_pin=p(board.EPD_BUSY))"),
+                     "live = defio_epd.attach(d, delay_ms=100)",
+                     "d.fill(1); d.text('repl', 5, 5, 0)",
+                     "live.flush(); print('FLUSHED', live.stats()['refreshes'])"):
+            os.write(master, line.encode() + b"\r")
+        expect(b"FLUSHED 1")
+        deadline = time.monotonic() + 30
+        while not png.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert png.exists()
+        os.write(master, b"\x01x")       # Ctrl-A X quits QEMU
+        p.wait(30)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(10)
+        os.close(master)
