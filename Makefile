@@ -194,7 +194,6 @@ repl: $(FIRMWARE)
 # Our board folder wraps upstream's (BOARD_DIR), defio comes in through USER_C_MODULES, and
 # the frozen Python (our lib/, Adafruit's packages, asyncio) through the board's manifest.
 RP2_STAMP := $(TOP)/deps/.stamp-rp2
-RP2_PYLIB := $(BUILD)/rp2-pylib/.stamp
 RP2_SRC := $(wildcard $(TOP)/firmware/rp2/*) $(wildcard $(TOP)/boards/*/*) \
 	$(wildcard $(TOP)/lib/*.py) $(wildcard $(TOP)/lib/defio_epd/*.py)
 rp2_board = $(patsubst %-nodefio,%,$(1))
@@ -205,18 +204,13 @@ $(RP2_STAMP): tools/setup $(SETUP_STAMP)
 	@tools/setup rp2
 	@touch $@
 
-# Adafruit's packages from the venv, and the font as a module to freeze.
-$(RP2_PYLIB): $(SETUP_STAMP) tools/build_pylib.py
-	@$(PYTHON) tools/build_pylib.py --out $(BUILD)/rp2-pylib --font-module
-	@touch $@
-
 # Both images build from this tree, then are checked on the host (no chip, no emulator):
 # UF2 family IDs and layout, defio and its boot wiring, frozen modules (test_rp2_image.py).
 .PHONY: test-rp2
 test-rp2: $(BUILD)/RPI_PICO/firmware.uf2 $(BUILD)/RPI_PICO2/firmware.uf2
 	$(PYTHON) -m pytest -q -p no:cacheprovider -s host_tests/test_rp2_image.py
 
-$(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(RP2_PYLIB) $(DEFIO_SRC) $(RP2_SRC)
+$(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(PYLIB) $(DEFIO_SRC) $(RP2_SRC)
 	@echo "building $* (MicroPython's rp2 port) -> $@"
 	@mkdir -p $(BUILD)/$*
 	@# GIT_CEILING_DIRECTORIES: the version string is MicroPython's (mpconfig.h), not our commit.
@@ -224,7 +218,7 @@ $(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(RP2_PYLIB) 
 	  export GIT_CEILING_DIRECTORIES=$(TOP)/deps:$(realpath $(TOP)/deps); \
 	  { [ -f $(BUILD)/$*/Makefile ] || cmake -S $(TOP)/deps/rp2-tree/ports/rp2 -B $(BUILD)/$* \
 		-DMICROPY_BOARD=$(call rp2_board,$*) -DMICROPY_BOARD_DIR=$(TOP)/boards/$(call rp2_board,$*) \
-		$(call rp2_defio,$*) -DDEFIO_PYLIB=$(BUILD)/rp2-pylib \
+		$(call rp2_defio,$*) -DDEFIO_PYLIB=$(BUILD)/pylib \
 		-Dpicotool_DIR=$(TOP)/deps/picotool/lib/cmake/picotool -DPICO_BUILD_DOCS=0; } \
 	  && $(MAKE) -C $(BUILD)/$* -j$(JOBS); } >$(BUILD)/$*.log 2>&1 \
 		|| (tail -40 $(BUILD)/$*.log; exit 1)

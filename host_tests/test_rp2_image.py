@@ -236,7 +236,7 @@ def test_frozen_modules(image):
     missing = [m for m in FROZEN if m not in names]
     assert not missing, f"not frozen: {missing}"
     # The font's glyphs (from the same generator as build/pylib) are in the flash image.
-    font = (BUILD / "rp2-pylib" / "font5x8.bin").read_bytes()
+    font = (BUILD / "pylib" / "font5x8.bin").read_bytes()
     _, blob = flat(uf2_payload(data, want["family"]))
     assert font[2 + 5 * 33:2 + 5 * 127] in blob, "font5x8 glyphs not in the image"
 
