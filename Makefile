@@ -3,6 +3,7 @@
 #   make test                            set up, build, run all tests
 #   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
+#   make firmware BOARD=RPI_PICO | RPI_PICO2   firmware.uf2 from MicroPython's own rp2 port
 # Set-up (tools/setup) runs on demand: Debian packages, MicroPython source, the venv.
 
 TOP := $(abspath .)
@@ -26,7 +27,11 @@ DEFIO_SRC := $(wildcard $(TOP)/firmware/modules/defio/*)
 # variant below, or unix.
 BOARD ?= MPS2_AN385
 FW_BOARD := $(if $(filter unix qemu,$(BOARD)),MPS2_AN385,$(BOARD))
-FIRMWARE := $(BUILD)/$(FW_BOARD)/firmware.elf
+# Boards of upstream's rp2 port (a folder with mpconfigboard.cmake) build a uf2 instead.
+RP2_BOARDS := $(patsubst boards/%/mpconfigboard.cmake,%,$(wildcard boards/*/mpconfigboard.cmake))
+# DEFIO=0 with an rp2 board: the same image without defio (build/<BOARD>-nodefio), to compare.
+FIRMWARE := $(BUILD)/$(FW_BOARD)$(if $(filter 0,$(DEFIO)),-nodefio)/firmware.$(if \
+	$(filter $(FW_BOARD),$(RP2_BOARDS)),uf2,elf)
 
 # The QEMU boards `make test` builds and tests (each one's suites: QEMU_TESTS_<name>).
 # MPS2_AN505_R8 is a build variant: the AN505 with defio held to 8 MPU regions (the count
@@ -47,6 +52,7 @@ all: unix
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): tools/setup requirements.txt
 	@tools/setup
+	@touch $@
 
 $(BUILD)/mpy-cross/mpy-cross: $(SETUP_STAMP)
 	@mkdir -p $(BUILD)
@@ -98,7 +104,7 @@ run: $(RUN_DEPS)
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
-test: lint test-upstream test-firmware test-host
+test: lint test-upstream test-firmware test-host test-rp2
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .
@@ -106,14 +112,15 @@ lint: $(SETUP_STAMP)
 test-host: $(UNIX_FW) $(PYLIB)
 	$(PYTHON) -m pytest -q -p no:cacheprovider host_tests \
 		--ignore host_tests/test_firmware.py --ignore host_tests/test_epd_package.py \
-		--ignore-glob 'host_tests/test_mcu_*.py'
+		--ignore-glob 'host_tests/test_mcu_*.py' --ignore host_tests/test_rp2_image.py
 
 # On the AN385 every test (the e-paper side too); on the other boards the defio suites: the
 # contract, the firmware's own behaviour and the MCU backends (store decoder, PMSAv8).
 QEMU_DEFIO_TESTS := host_tests/test_contract_*.py host_tests/test_firmware.py \
 	host_tests/test_mcu_*.py
 QEMU_TESTS_MPS2_AN385 := host_tests --ignore host_tests/test_unix_only.py \
-	--ignore host_tests/test_unix_threads.py
+	--ignore host_tests/test_unix_threads.py --ignore host_tests/test_rp2_image.py \
+	--ignore host_tests/test_rp2_pins.py
 test-firmware: $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf) $(PYLIB)
 	@for b in $(QEMU_BOARDS); do \
 		echo "test-firmware: $$b"; \
@@ -177,3 +184,44 @@ $(foreach b,$(QEMU_BOARDS),$(BUILD)/$(b)/firmware.elf): $(BUILD)/%/firmware.elf:
 repl: $(FIRMWARE)
 	@$(PYTHON) -m tools.qemu_launch --board $(FW_BOARD) --repl stdio --panel-sim $(BUILD)/repl
 # --- end firmware ------------------------------------------------------------------------
+
+# --- firmware for a real board: MicroPython's own rp2 port, unmodified ---------------------
+#   make firmware BOARD=RPI_PICO | RPI_PICO2   -> build/$(BOARD)/firmware.uf2 (and .elf)
+#   make firmware BOARD=RPI_PICO DEFIO=0       the same board without defio, for comparison
+#                                              (build/RPI_PICO-nodefio/firmware.uf2)
+# Set-up on demand (tools/setup rp2): pico-sdk, tinyusb, mbedtls, picotool from Debian and
+# deps/rp2-tree, MicroPython's tree with those in its lib/ (symlinks; nothing edited).
+# Our board folder wraps upstream's (BOARD_DIR), defio comes in through USER_C_MODULES, and
+# the frozen Python (our lib/, Adafruit's packages, asyncio) through the board's manifest.
+RP2_STAMP := $(TOP)/deps/.stamp-rp2
+RP2_SRC := $(wildcard $(TOP)/firmware/rp2/*) $(wildcard $(TOP)/boards/*/*) \
+	$(wildcard $(TOP)/lib/*.py) $(wildcard $(TOP)/lib/defio_epd/*.py)
+rp2_board = $(patsubst %-nodefio,%,$(1))
+rp2_defio = $(if $(filter %-nodefio,$(1)),-DDEFIO_RP2_WITHOUT_DEFIO=1,\
+	"-DUSER_C_MODULES=$(TOP)/firmware/modules/defio/micropython.cmake;$(TOP)/firmware/rp2/micropython.cmake")
+
+$(RP2_STAMP): tools/setup $(SETUP_STAMP)
+	@tools/setup rp2
+	@touch $@
+
+# Both images build from this tree, then are checked on the host (no chip, no emulator):
+# UF2 family IDs and layout, defio and its boot wiring, frozen modules (test_rp2_image.py).
+.PHONY: test-rp2
+test-rp2: $(BUILD)/RPI_PICO/firmware.uf2 $(BUILD)/RPI_PICO2/firmware.uf2
+	$(PYTHON) -m pytest -q -p no:cacheprovider -s host_tests/test_rp2_image.py
+
+$(BUILD)/%/firmware.uf2: $(RP2_STAMP) $(BUILD)/mpy-cross/mpy-cross $(PYLIB) $(DEFIO_SRC) $(RP2_SRC)
+	@echo "building $* (MicroPython's rp2 port) -> $@"
+	@mkdir -p $(BUILD)/$*
+	@# GIT_CEILING_DIRECTORIES: the version string is MicroPython's (mpconfig.h), not our commit.
+	@{ export MICROPY_MPYCROSS=$(BUILD)/mpy-cross/mpy-cross; \
+	  export GIT_CEILING_DIRECTORIES=$(TOP)/deps:$(realpath $(TOP)/deps); \
+	  { [ -f $(BUILD)/$*/Makefile ] || cmake -S $(TOP)/deps/rp2-tree/ports/rp2 -B $(BUILD)/$* \
+		-DMICROPY_BOARD=$(call rp2_board,$*) -DMICROPY_BOARD_DIR=$(TOP)/boards/$(call rp2_board,$*) \
+		$(call rp2_defio,$*) -DDEFIO_PYLIB=$(BUILD)/pylib \
+		-Dpicotool_DIR=$(TOP)/deps/picotool/lib/cmake/picotool -DPICO_BUILD_DOCS=0; } \
+	  && $(MAKE) -C $(BUILD)/$* -j$(JOBS); } >$(BUILD)/$*.log 2>&1 \
+		|| (tail -40 $(BUILD)/$*.log; exit 1)
+	@arm-none-eabi-size $(BUILD)/$*/firmware.elf
+	@ls -l $@ | awk '{print $$5, $$9}'
+	@touch $@

@@ -5,8 +5,8 @@ font of the Debian package xfonts-base (read with Pillow's PCF reader).
 
     .venv/bin/python tools/build_pylib.py [--out build/pylib] [--mpy] [--font-module]
 
---font-module also writes defio_font5x8.py (FONT = the same bytes), which the rp2 firmware
-freezes so that board.py can put font5x8.bin on a fresh filesystem (see firmware/rp2/).
+--font-module also writes defio_font5x8.py (FONT = the same bytes), which the firmware
+freezes (firmware/manifest.py) so that font5x8.bin can be put on a fresh filesystem.
 
 Nothing here is committed: it all comes from packages at build time.
 """

@@ -1,0 +1,1 @@
+../RPI_PICO/board.py
