@@ -138,8 +138,8 @@ soak: $(UNIX_FW) $(FIRMWARE) $(PYLIB)
 		host_tests/test_soak.py
 	SOAK_ROUNDS=$(SOAK_FW_ROUNDS) $(PYTHON) -m pytest -q -s -p no:cacheprovider --target qemu \
 		host_tests/test_soak.py
-	$(PYTHON) tools/soak/epd.py --target unix $(if $(SOAK_SEED),--seed $(SOAK_SEED))
-	$(PYTHON) tools/soak/epd.py --target qemu $(if $(SOAK_SEED),--seed $(SOAK_SEED))
+	$(PYTHON) -m tools.soak.epd --target unix $(if $(SOAK_SEED),--seed $(SOAK_SEED))
+	$(PYTHON) -m tools.soak.epd --target qemu $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 # Figures (never timed assertions): the Unix build and the firmware in QEMU (-icount), side
 # by side -> build/bench/results.json, results.txt, bench.png.

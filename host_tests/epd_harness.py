@@ -3,7 +3,6 @@ times) and a MicroPython prelude that builds the Adafruit driver on our board mo
 
 import ast
 import pathlib
-import sys
 import threading
 import time
 
@@ -11,9 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYLIB = ROOT / "build" / "pylib"
-sys.path.insert(0, str(ROOT / "tools"))
-
-from panel_sim import PanelServer
+from tools.panel_sim import PanelServer
 
 TIME_SCALE = 0.02  # full refresh 50 ms, partial 8 ms
 

@@ -1,18 +1,14 @@
 """The demo runner on the Unix board: both runs, the figures, the same final image."""
 
 import json
-import sys
 
 import pytest
 
 pytest.register_assert_rewrite("epd_harness")
-from epd_harness import ROOT
 
 pytest_plugins = ("epd_harness",)
 
-sys.path.insert(0, str(ROOT / "tools"))
-
-import run_demo
+from tools import run_demo
 
 
 def test_run_demo_writes_png_json_and_beats_naive(tmp_path, pylib, target):

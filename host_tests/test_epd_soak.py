@@ -3,18 +3,12 @@
 end of every round the panel shows and holds exactly the app's image. The long one:
 tools/soak/epd.py (make soak)."""
 
-import sys
-
 import pytest
 
+from tools.soak import epd as soak_epd
+
 pytest.register_assert_rewrite("epd_harness")
-from epd_harness import ROOT
-
 pytest_plugins = ("epd_harness",)
-
-sys.path.insert(0, str(ROOT / "tools" / "soak"))
-
-import epd as soak_epd
 
 
 def summary(r):

@@ -10,9 +10,10 @@ import pytest
 
 pytest.register_assert_rewrite("epd_harness")
 from epd_harness import ROOT, TIME_SCALE
-from panel_sim import SSD1680, PanelServer
-from panel_sim import protocol as P
-from panel_sim.server import parse_wiring
+
+from tools.panel_sim import SSD1680, PanelServer
+from tools.panel_sim import protocol as P
+from tools.panel_sim.server import parse_wiring
 
 CS, DC, RST, BUSY = 9, 10, 5, 7
 

@@ -14,14 +14,11 @@ a real panel (README, "Flash to a board").
 import ast
 import pathlib
 import shutil
-import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-from build_pylib import font5x8
+from tools.build_pylib import font5x8
 
 # A stand-in for rp2's machine.Pin and machine.SPI that records what the drivers do.
 MACHINE_STANDIN = '''

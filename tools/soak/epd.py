@@ -27,11 +27,9 @@ import sys
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "host_tests"))
+from tools.panel_sim import PanelServer
 
-from panel_sim import PanelServer
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 
 DEVICE = pathlib.Path(__file__).with_name("epd_device.py")
 PYLIB = ROOT / "build" / "pylib"
@@ -55,18 +53,15 @@ def device_source(seed, rounds, controller, target_name, fault_percent, scribble
 
 
 def start_panel(target, controller, out):
-    connect = f"127.0.0.1:{target.qemu.panel_port}" if target.name == "qemu" else None
+    connect = target.panel_connect  # QEMU: the simulator connects to UART1's socket
     return PanelServer("127.0.0.1:0", out=out, time_scale=TIME_SCALE, controller=controller,
                        log=lambda msg: None, connect=connect).start()
 
 
 def soak(target, rounds, seed, controller="ssd1680", out=None, fault_percent=8,
          scribble_round=-1, progress_s=30, log=print):
-    """Run the soak on `target` (host_tests/targets.py); returns a dict with the figures and
-    `line`, the final line. Does not raise for wrong images: `ok` says."""
-    if target.name == "qemu" and not target.pylib:
-        target.pylib = True  # the Adafruit packages and the font onto the board
-        target._lib_ok = False
+    """Run the soak on `target` (a board of tools/boards.py); returns a dict with the figures
+    and `line`, the final line. Does not raise for wrong images: `ok` says."""
     sim = start_panel(target, controller, out)
     src = device_source(seed, rounds, controller, target.name, fault_percent, scribble_round,
                         max(1, rounds // 10))
@@ -136,14 +131,9 @@ def main(argv=None):
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "little")
     print(f"soak-epd: seed {seed}, {rounds} rounds on {args.target}, {args.controller}, "
           f"faults {args.faults} %", flush=True)
-    from targets import make_target
+    from tools.boards import make_board
 
-    if args.target == "qemu":
-        from target_qemu import QemuTarget
-
-        target = QemuTarget(pylib=True)
-    else:
-        target = make_target("unix")
+    target = make_board("MPS2_AN385" if args.target == "qemu" else "unix")
     try:
         r = soak(target, rounds, seed, args.controller, pathlib.Path(args.out), args.faults)
     finally:
@@ -165,7 +155,7 @@ def main(argv=None):
         print(f"soak-epd: protocol errors at the panel: {r['panel_errors']}")
     if not r["ok"]:
         print(f"soak-epd: FAILED ({r['missing']} rounds unchecked, {r['ram_wrong']} RAM "
-              f"mismatches, exit status {r['returncode']}); replay: {sys.argv[0]} --target "
+              f"mismatches, exit status {r['returncode']}); replay: python -m tools.soak.epd --target "
               f"{args.target} --rounds {rounds} --seed {seed} --controller {args.controller} "
               f"--faults {args.faults}")
     print(r["line"], flush=True)
