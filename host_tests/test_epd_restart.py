@@ -242,3 +242,37 @@ report(live.stats())
         assert stats["full_refreshes"] >= 16
     finally:
         sim.stop()
+
+
+def test_a_round_that_runs_inside_the_apps_own_link_request_waits(mp, sim):
+    # The app reads a pin of its own over the panel link; the panel is slow to answer and a
+    # defio round falls due meanwhile. The scheduler runs it inside the app's wait: it must
+    # not send its frames into that request or take its reply (it is retried instead).
+    body = """
+d = make(); ref = make_ref()
+live = defio_epd.attach(d, delay_ms=30)
+for x in (d, ref): x.fill(E.WHITE); x.text("one", 5, 5, E.BLACK)
+live.flush()
+button = pin(board.D8)
+for x in (d, ref): x.text("two", 5, 30, E.RED)   # a round falls due in 30 ms
+report(button.value)                             # the panel holds this reply for 300 ms
+wait_for(lambda: not live.dio.pending() and live.stats()["refreshes"] >= 2)
+live.flush()
+report(planes(ref), live.stats())
+"""
+    orig = sim._handle
+
+    def slow_button(ftype, payload, pos):
+        if ftype == 0x03 and payload == b"\x08":
+            time.sleep(0.3)
+        return orig(ftype, payload, pos)
+
+    sim._handle = slow_button
+    sim.levels[8] = 1
+    values, text = run(mp, sim, body, errors_ok=True)
+    button, (expected, stats) = values
+    assert stats["refreshes"] >= 2
+    assert button is True, text
+    assert shows(sim, expected) == ""
+    assert sim.link_errors == [] and sim.controller.errors == []
+    assert "busy" in text  # the round was refused while the app's request was open

@@ -28,7 +28,10 @@ Anything that interrupts a request (an error, KeyboardInterrupt) closes the link
 still be on its way, so the next use opens a new link (HELLO with a fresh nonce; replies left
 over from the old one are skipped). A new link first sends the level of every pin the device
 drives: a level change lost with the old link would otherwise leave, say, D/C high, and every
-later command would reach the panel as data.
+later command would reach the panel as data. While the link writes or waits for a reply, the
+scheduler may run a callback (a defio round) that uses the link too: that use is refused with
+`LinkError` ("busy"), the callback fails and is retried, and the transfer it interrupted goes
+on untouched (its frames would otherwise land inside a frame, or take that request's reply).
 
 The transport is a small class with `write(buf)`, `read(n, timeout_ms)` and `close()`:
 `SocketTransport` (Unix port: address from the DEFIO_PANEL env var, "host:port") and
@@ -55,6 +58,7 @@ HELLO = b"defio-panel 2"
 _REPLY_HEAD = const(8)  # epoch, frames received
 _nonces = [0]
 _levels = {}  # pin -> the level the device last drove it to (every link re-sends them)
+_unsent = set()  # pins whose level is not on the wire yet
 
 
 class LinkError(OSError):
@@ -178,36 +182,68 @@ class Link:
         self.panel = None
         self.closed = False
         self.skipped = 0  # stale frames skipped while waiting for the HELLO reply
+        self._busy = False  # a transfer is under way (see _free)
         _nonces[0] += 1
         nonce = (time.ticks_us() + _nonces[0] * 0x9E3779B1) & 0xFFFFFFFF
         self.nonce = nonce.to_bytes(4, "little")
         self.panel = self._hello()
         # The pins keep the levels the device drives, whatever happened to the link: tell the
         # panel again (frames lost with an earlier link may have carried a change).
-        for pin in sorted(_levels):
-            self._queue(T_PIN, bytes((pin, _levels[pin])))
+        _unsent.update(_levels)
+        self._queue(T_PIN, None)
 
     def _check(self):
         if self.closed:
             raise LinkError("panel link: closed after an earlier error")
 
-    def _queue(self, ftype, payload):
+    def _free(self):
+        """Refuse a use of the link from inside one of its own transfers: a callback (a defio
+        round) that the scheduler ran while this link waited for the transport. Its frames
+        would land in the middle of a frame or take the waiting request's reply."""
+        if self._busy:
+            raise LinkError("panel link: busy (a callback ran during a link transfer); "
+                            "try again")
+
+    def _queue(self, ftype, payload, own=False):
+        if not own:
+            self._free()
         self._check()
+        if _unsent and ftype != T_HELLO:  # levels set while the link was busy or closed
+            pins = sorted(_unsent)
+            _unsent.clear()
+            for pin in pins:
+                self._append(T_PIN, bytes((pin, _levels[pin])), own)
+        self._append(ftype, payload, own)
+
+    def _append(self, ftype, payload, own):
+        if payload is None:  # pin(): its level went out with the unsent ones
+            return
         self._out += encode(ftype, payload)
         self.frames += 1
         self.sent += 1
         if len(self._out) >= _OUT_LIMIT:
-            self.send_now()
+            if own:
+                self._write_out()
+            else:
+                self.send_now()
 
     def send_now(self):
         if self._out:
-            out = self._out
-            self._out = bytearray()
+            self._free()
+            self._busy = True
             try:
-                self.transport.write(out)
-            except LinkError:
-                self.fail()
-                raise
+                self._write_out()
+            finally:
+                self._busy = False
+
+    def _write_out(self):
+        out = self._out
+        self._out = bytearray()
+        try:
+            self.transport.write(out)
+        except LinkError:
+            self.fail()
+            raise
 
     def fail(self):
         self.closed = True
@@ -264,10 +300,11 @@ class Link:
     def _hello(self):
         """Open the link: HELLO with a nonce; the reply with that nonce ends the wait."""
         ok = False
+        self._busy = True
         try:
             self.sent = 0
-            self._queue(T_HELLO, HELLO + self.nonce)
-            self.send_now()
+            self._queue(T_HELLO, HELLO + self.nonce, True)
+            self._write_out()
             t0 = time.ticks_ms()
             while True:
                 left = self.reply_timeout_ms - time.ticks_diff(time.ticks_ms(), t0)
@@ -287,14 +324,17 @@ class Link:
                                     "HELLO")
                 self.skipped += 1  # a reply or error meant for an earlier link
         finally:
+            self._busy = False
             if not ok:
                 self.fail()
 
     def _request(self, ftype, payload):
+        self._free()  # (refused before anything is sent: the link stays good)
         ok = False
+        self._busy = True
         try:
-            self._queue(ftype, payload)
-            self.send_now()
+            self._queue(ftype, payload, True)
+            self._write_out()
             rtype, reply = self._read_frame(self.reply_timeout_ms)
             data = self._reply(rtype, reply)
             if rtype != (ftype | T_REPLY):
@@ -303,6 +343,7 @@ class Link:
             ok = True
             return data
         finally:
+            self._busy = False
             if not ok:  # an error or an interrupt: a reply may still come, the link is spent
                 self.fail()
 
@@ -313,9 +354,11 @@ class Link:
             self._queue(T_SPI, mv[i:i + MAX_PAYLOAD])
 
     def pin(self, pin, level, flush=False):
-        level = 1 if level else 0
-        _levels[pin] = level
-        self._queue(T_PIN, bytes((pin, level)))
+        """Drive a pin. The level is the device's from now on, even if this link refuses the
+        frame (busy, closed): the next frame of any link sends it first."""
+        _levels[pin] = 1 if level else 0
+        _unsent.add(pin)
+        self._queue(T_PIN, None)
         if flush:
             self.send_now()
 
@@ -351,9 +394,18 @@ _link = None
 reply_timeout_ms = 5000  # for the links get() opens
 
 
+_opening = [False]
+
+
 def get():
     """The board's panel link, connected on first use (and again after an error)."""
     global _link
     if _link is None or _link.closed:
-        _link = Link(default_transport(), reply_timeout_ms)
+        if _opening[0]:  # a callback that ran while the link was being opened
+            raise LinkError("panel link: busy (being opened); try again")
+        _opening[0] = True
+        try:
+            _link = Link(default_transport(), reply_timeout_ms)
+        finally:
+            _opening[0] = False
     return _link

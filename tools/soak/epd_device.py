@@ -59,6 +59,7 @@ BUSY_TIMEOUT_MS = 150
 panel_link.reply_timeout_ms = 500  # a lost reply costs half a second, not five
 panel_link.get().reply_timeout_ms = 500
 counts = {"ops": 0, "flushes": 0, "flush_errors": 0, "settle_errors": 0, "faults": 0,
+          "fault_errors": 0,
           "attaches": 0, "refreshes": 0, "full": 0, "restarts": 0, "wrong": 0, "ram_wrong": 0,
           "buffer_wrong": 0, "errors": 0}
 live = None
@@ -71,7 +72,8 @@ def link():
 def attach():
     global live
     counts["attaches"] += 1
-    live = defio_epd.attach(d, delay_ms=rnd(0, 120), full_every=rnd(0, 8),
+    # (delay_ms >= 5: with 0 every byte a Python drawing loop writes is a round of its own)
+    live = defio_epd.attach(d, delay_ms=rnd(5, 150), full_every=rnd(0, 8),
                             full_fraction=random.choice((0.3, 0.5, 0.8, 1)),
                             busy_timeout_ms=BUSY_TIMEOUT_MS)
 
@@ -134,7 +136,16 @@ def same_draw():
 
 
 def fault():
+    """Ask the panel for a fault; the request itself may meet the previous one's effects."""
     counts["faults"] += 1
+    try:
+        ask_fault()
+    except OSError as e:
+        counts["fault_errors"] += 1
+        note("fault", e)
+
+
+def ask_fault():
     k = rnd(0, 99)
     after = rnd(0, 60)
     if k < 18:
@@ -233,7 +244,7 @@ for r in range(ROUNDS):
         elif k < 80 + FAULT_PERCENT:
             fault()
         elif k < 97:
-            live.dio.delay_ms = rnd(0, 120)
+            live.dio.delay_ms = rnd(5, 150)
         elif k < 99:
             detach()
             for _ in range(rnd(0, 2)):
