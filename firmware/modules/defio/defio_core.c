@@ -171,7 +171,13 @@ DEFIO_FAULT_PATH bool defio_core_fault(uintptr_t addr) {
     // is set after the page is open.)
     defio_backend_open_page(inst, page);
     __atomic_fetch_or(&inst->dirty[page >> 5], (uint32_t)1 << (page & 31), __ATOMIC_RELAXED);
+    #ifdef DEFIO_MCU
+    // Only fault handlers write it, and on an MCU they do not preempt one another (one
+    // priority) or run on two cores at once (the MPU is programmed on one): a plain add.
+    inst->faults += 1;
+    #else
     ADD(&inst->faults, 1);
+    #endif
     // Then look at the round, after the bit (one full barrier). Most faults find it open and
     // need no exclusive access. Seeing it open while a take is closing it is fine: a take
     // closes the round before it takes the bitmap, so it takes the bit set just before.
