@@ -416,3 +416,51 @@ d.deinit()
     n, same, pages = vals[0]
     assert n == 40000 and same
     assert pages == list(range((100 + 40000 - 1) // 4096 + 1))
+
+
+def test_writes_race_deinit_and_recreate_on_other_threads(mp):
+    """Found after issue 9 by a hostile run: a thread's write faults on a page of an instance
+    that another thread deinits before the fault handler looks; the memory is plain RAM by
+    then, so the store must simply run again (it crashed the process)."""
+    vals, _ = run(mp, SHADOW + """
+import random
+def cb(d, pages):
+    if random.getrandbits(4) == 0:
+        raise RuntimeError("injected")
+def mk():
+    return defio.DeferredIO(8 * P, cb, delay_ms=random.getrandbits(2),
+                            settle_ms=random.getrandbits(2))
+box = [mk()]
+swap = _thread.allocate_lock()
+stop = [False]
+fin = [False] * 3
+other = []
+def worker(k):
+    while not stop[0]:
+        d = box[0]
+        op = random.getrandbits(3)
+        try:
+            if op < 4:
+                d.buffer[random.getrandbits(15) % (8 * P)] = 1
+            elif op == 4:
+                d.flush()
+            elif op == 5:
+                d.delay_ms = random.getrandbits(3)
+            elif op == 6 and random.getrandbits(3) == 0:
+                with swap:             # one replacement at a time (a live one is never lost)
+                    if box[0] is d:
+                        d.deinit()
+                        box[0] = mk()
+        except (ValueError, RuntimeError):
+            pass                       # deinited meanwhile; the injected failure
+        except Exception as e:
+            other.append(repr(e))
+    fin[k] = True
+for k in range(3):
+    _thread.start_new_thread(worker, (k,))
+time.sleep(3)
+stop[0] = True
+report(join(fin), other[:3])
+box[0].deinit()
+""", timeout=60, tracebacks=True)
+    assert vals == [(True, [])]

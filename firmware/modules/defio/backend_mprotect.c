@@ -59,10 +59,25 @@ uint32_t defio_backend_ticks_ms(void) {
     return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+// The address of this thread's last write fault that no live instance held (0: none).
+static __thread uintptr_t unplaced_fault;
+
 static void segv_handler(int sig, siginfo_t *info, void *context) {
-    if (info->si_code == SEGV_ACCERR && defio_core_fault((uintptr_t)info->si_addr)) {
-        return;
+    uintptr_t addr = (uintptr_t)info->si_addr;
+    if (info->si_code == SEGV_ACCERR) {
+        if (defio_core_fault(addr)) {
+            unplaced_fault = 0;
+            return;
+        }
+        // No live instance holds the address. Another thread may have deinited the instance
+        // between this write's fault and now, making its memory plain read-write again: run
+        // the store once more. The same address faulting again is a real fault.
+        if (unplaced_fault != addr) {
+            unplaced_fault = addr;
+            return;
+        }
     }
+    unplaced_fault = 0;
     // Not ours: put the previous disposition back; returning re-runs the faulting
     // instruction, which now takes the previous path (by default: killed by SIGSEGV).
     sigaction(SIGSEGV, &previous_segv, NULL);
