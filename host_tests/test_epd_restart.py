@@ -82,7 +82,7 @@ def test_panel_replaced_mid_refresh_gets_the_whole_image(mp, sim, target, tmp_pa
 
 # Faults injected from the device itself (FAULT frames, lib/panel_link.py): they happen at a
 # known point of the frame stream, the same on both targets.
-F_POWER_LOSS, F_DROP, F_STICK_BUSY, F_RECONNECT = 1, 3, 5, 8
+F_POWER_LOSS, F_DROP, F_STICK_BUSY, F_DROP_REPLY, F_RECONNECT = 1, 3, 5, 6, 8
 
 FLUSH_UNTIL_OK = """
 def flush_until_ok(ms=20000):
@@ -276,3 +276,28 @@ report(planes(ref), live.stats())
     assert shows(sim, expected) == ""
     assert sim.link_errors == [] and sim.controller.errors == []
     assert "busy" in text  # the round was refused while the app's request was open
+
+
+def test_a_lost_reply_times_out_while_rounds_keep_coming(mp, sim):
+    # Rounds falling due every few ms (each one interrupts the wait on the Unix port) must
+    # not stretch the wait for a reply that was lost: it ends after reply_timeout_ms.
+    body = f"""
+d = make()
+live = defio_epd.attach(d, delay_ms=5)
+d.fill(E.WHITE)
+live.flush()
+link = panel_link.get()
+link.reply_timeout_ms = 300
+d.text("rounds", 5, 5, E.BLACK)            # pages dirty: a round falls due every 5 ms
+link.fault({F_DROP_REPLY}, 0)
+t0 = time.ticks_ms()
+try:
+    link.sync()
+except OSError as e:
+    report(str(e), time.ticks_diff(time.ticks_ms(), t0))
+live.flush()
+report(live.stats()["refreshes"])
+"""
+    (msg, ms), refreshes = run(mp, sim, body, timeout=30, errors_ok=True)[0]
+    assert "no reply within 300 ms" in msg and 300 <= ms < 1500, (msg, ms)
+    assert refreshes >= 2

@@ -76,44 +76,82 @@ def encode(ftype, payload=b""):
     return head + bytes(payload) + bytes((checksum(ftype, payload),))
 
 
+_EAGAIN = const(11)
+_EINPROGRESS = const(115)
+
+
 class SocketTransport:
-    """A TCP connection to the simulator (the Unix port)."""
+    """A TCP connection to the simulator (the Unix port).
+
+    The socket is non-blocking and every wait is a loop on our own deadline with
+    time.sleep_ms(1): a socket timeout (SO_RCVTIMEO) starts again whenever a signal
+    interrupts the call (defio's timer sends one per round), so under a stream of rounds it
+    would never expire."""
 
     def __init__(self, addr, connect_timeout_ms=5000):
+        import select
         import socket
 
         host, _, port = addr.rpartition(":")
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.settimeout(connect_timeout_ms / 1000)
-        try:
-            self._sock.connect(socket.getaddrinfo(host, int(port))[0][-1])
-            self._sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
-        except OSError as e:
-            self._sock.close()
-            raise LinkError(f"panel link: cannot connect to {addr}: {e!r}")
         self.name = "tcp " + addr
         self.fresh = True  # a new connection: nothing from an earlier link can arrive
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ok = False
+        try:
+            self._sock.setblocking(False)
+            try:
+                self._sock.connect(socket.getaddrinfo(host, int(port))[0][-1])
+            except OSError as e:
+                if e.errno != _EINPROGRESS:
+                    raise
+            poller = select.poll()
+            poller.register(self._sock, select.POLLOUT)
+            deadline = time.ticks_add(time.ticks_ms(), connect_timeout_ms)
+            while True:
+                ready = poller.poll(0)
+                if ready:
+                    if ready[0][1] & (select.POLLERR | select.POLLHUP):
+                        raise OSError("connection refused")
+                    break
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    raise OSError(f"no answer within {connect_timeout_ms} ms")
+                time.sleep_ms(1)
+            self._sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+            ok = True
+        except OSError as e:
+            raise LinkError(f"panel link: cannot connect to {addr}: {e}")
+        finally:
+            if not ok:
+                self._sock.close()
 
-    def write(self, buf):
-        self._sock.settimeout(5)
+    def write(self, buf, timeout_ms=5000):
         mv = memoryview(buf)
+        deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
         while mv:
             try:
                 n = self._sock.send(mv)
             except OSError as e:
-                raise LinkError(f"panel link: send failed ({e!r}): the panel is gone")
+                if e.errno != _EAGAIN:
+                    raise LinkError(f"panel link: send failed ({e!r}): the panel is gone")
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    raise LinkError(f"panel link: the panel took nothing for {timeout_ms} ms")
+                time.sleep_ms(1)
+                continue
             mv = mv[n:]
 
     def read(self, n, timeout_ms):
-        self._sock.settimeout(timeout_ms / 1000)
         out = b""
+        deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
         while len(out) < n:
             try:
                 chunk = self._sock.recv(n - len(out))
             except OSError as e:
-                if e.errno in (11, 110):  # EAGAIN, ETIMEDOUT: the socket timeout
+                if e.errno != _EAGAIN:
+                    raise LinkError(f"panel link: receive failed ({e!r}): the panel is gone")
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
                     raise LinkError(f"panel link: no reply within {timeout_ms} ms")
-                raise LinkError(f"panel link: receive failed ({e!r}): the panel is gone")
+                time.sleep_ms(1)
+                continue
             if not chunk:
                 raise LinkError("panel link: the panel closed the connection")
             out += chunk
