@@ -12,7 +12,8 @@ Workloads (examples/epd_demo.py's page on the SSD1680 panel, already shown befor
   burst_100      100 small filled squares drawn within one delay_ms: 1 burst of 100 changes
   full_redraw    the whole page redrawn inverted: 1 burst of one change
 Each workload runs three times, each through a fresh simulator and device process:
-  defio   defio_epd.attach(d, delay_ms=500): the app never calls display()
+  defio   defio_epd.attach(d) with its defaults (delay_ms=500, settle_ms=200,
+          max_delay_ms=5000): the app never calls display()
   pages   the same with shadow=False: every row of every dirty page, per plane
   naive   no defio: display() after every change (Adafruit's full update each time)
 
@@ -24,7 +25,8 @@ refreshes are the simulator's counts (SPI bytes with chip select low) between th
 first change and the final image.
 
 Time. --time-scale S multiplies the panel's refresh times (full 2.5 s, partial 0.4 s);
---app-scale A the app's tick (--tick-ms, one second) and delay_ms (500). A is separate and
+--app-scale A the app's tick (--tick-ms, one second), delay_ms (500), settle_ms (200) and
+max_delay_ms (5000). A is separate and
 larger because the device's own work (drawing, the rounds, the link, the driver's fixed
 sleeps) runs at its real speed: a burst must still fit in the real delay_ms (100 draws take
 ~160 ms in QEMU) and a round in a tick. `time_to_final_ms` is measured on the simulator's
@@ -56,6 +58,8 @@ from tools.panel_sim import PanelServer
 from tools.panel_sim import protocol as P
 
 DELAY_MS = 500  # defio_epd's delay_ms in the model (the default; scaled by --app-scale)
+SETTLE_MS = 200  # its settle_ms and max_delay_ms (the defaults; scaled the same way)
+MAX_DELAY_MS = 5000
 TIME_UNIT = "ms (panel model, unscaled)"
 WAIT_PIN, DONE_PIN = 13, 12
 MODES = ("defio", "pages", "naive")
@@ -99,11 +103,13 @@ draw_page(d, 9, [1, 2, 3], True); change()
 DEVICE = """
 import panel_link
 MODE, TICK_MS, DELAY_MS = {mode!r}, {tick_ms}, {delay_ms}
+SETTLE_MS, MAX_DELAY_MS = {settle_ms}, {max_delay_ms}
 d = make_display()
 d.rotation = 0
 live = None
 if MODE != "naive":
-    live = defio_epd.attach(d, delay_ms=DELAY_MS, shadow=MODE == "defio")
+    live = defio_epd.attach(d, delay_ms=DELAY_MS, settle_ms=SETTLE_MS,
+                            max_delay_ms=MAX_DELAY_MS, shadow=MODE == "defio")
 draw_page(d, 0, [20, 5, 0])
 if live is None:
     d.display()
@@ -139,7 +145,7 @@ WORKLOAD
 app_ms = time.ticks_diff(time.ticks_ms(), start)
 mark({done_pin}, 0)
 if live is not None:
-    time.sleep_ms(2 * DELAY_MS + 20)  # the round comes by itself delay_ms after the burst
+    time.sleep_ms(2 * (DELAY_MS + SETTLE_MS) + 20)  # the round comes by itself after the burst
     live.flush()  # then wait for its refresh (BUSY)
 mark({done_pin}, 1)
 stats = None if live is None else live.stats()
@@ -251,13 +257,16 @@ def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
 def measure(board, name, args):
     demo = "DEMO_ARGS = None  # the definitions only\n" + run_demo.DEMO.read_text()
     delay = max(1, round(DELAY_MS * args.app_scale))
+    settle = round(SETTLE_MS * args.app_scale)
+    max_delay = round(MAX_DELAY_MS * args.app_scale)
 
     def one(mode):
         src = demo + DEVICE.format(mode=mode, tick_ms=round(args.tick_ms * args.app_scale),
-                                   delay_ms=delay, wait_pin=WAIT_PIN, done_pin=DONE_PIN)
+                                   delay_ms=delay, settle_ms=settle, max_delay_ms=max_delay,
+                                   wait_pin=WAIT_PIN, done_pin=DONE_PIN)
         src = src.replace("WORKLOAD", WORKLOADS[name].strip())
         return run_one(board, src, args.time_scale, args.app_scale, args.tick_ms,
-                       0 if mode == "naive" else delay / 1000, args.timeout)
+                       0 if mode == "naive" else (delay + settle) / 1000, args.timeout)
 
     if board.name == "unix":  # independent processes and simulators: side by side
         with ThreadPoolExecutor(len(MODES)) as pool:
