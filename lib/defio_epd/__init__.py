@@ -1,6 +1,6 @@
 """defio_epd: Adafruit e-paper drivers drawing into defio memory, updated with only what changed.
 
-    live = defio_epd.attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=5000,
+    live = defio_epd.attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=None,
                             full_every=20, full_fraction=0.5, busy_timeout_ms=10000,
                             shadow=True)
 
@@ -11,7 +11,8 @@ is still drawing then (a write within `settle_ms`), the round waits on, up to `m
 from its first write (defio's settle phase): a redraw slower than `delay_ms` still reaches
 the panel as one refresh. Why these values: a refresh costs 0.4 s (partial) to 2.5 s (full)
 and leaves ghosting, so waiting 200 ms more while drawing goes on is cheaper than refreshing
-a half-drawn screen, and an animation still gets a frame every 5 s. Defaults:
+a half-drawn screen, and an animation still gets a frame every 5 s (max_delay_ms=None:
+5000, or delay_ms when that is longer). Defaults:
 partial refreshes, a full one after `full_every` partial ones (0: never) or when more than
 `full_fraction` of the rows changed, and for the first update (the panel's content is
 unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
@@ -60,16 +61,19 @@ def _int_arg(name, value):
     return value
 
 
-def attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=5000, full_every=20,
+def attach(display, *, delay_ms=500, settle_ms=200, max_delay_ms=None, full_every=20,
            full_fraction=0.5, busy_timeout_ms=10000, shadow=True):
     """Move the display's buffers into defio memory; return the live handle."""
     if not isinstance(shadow, bool):
         raise TypeError(f"defio_epd: shadow must be True or False, not {type(shadow).__name__}")
     _int_arg("delay_ms", delay_ms)
     _int_arg("settle_ms", settle_ms)
+    if max_delay_ms is None:
+        max_delay_ms = max(5000, delay_ms)
     _int_arg("max_delay_ms", max_delay_ms)
     if max_delay_ms and max_delay_ms < delay_ms:
-        max_delay_ms = delay_ms  # a short delay_ms with the default cap: the cap follows
+        raise ValueError(f"defio_epd: max_delay_ms must be 0 or >= delay_ms ({delay_ms}), "
+                         f"got {max_delay_ms}")
     _int_arg("full_every", full_every)
     _int_arg("busy_timeout_ms", busy_timeout_ms)
     if not isinstance(full_fraction, (int, float)) or isinstance(full_fraction, bool):

@@ -261,6 +261,16 @@ static size_t deliver(defio_obj_t *self, const async_state_t *unheld, mp_obj_t *
     return count;
 }
 
+// End a run of identical errors: say how often the last one repeated, and forget it.
+static void report_recovered(defio_obj_t *self) {
+    if (self->repeats > 0) {
+        mp_printf(MICROPY_ERROR_PRINTER, "defio: the previous error repeated %u more times\n",
+            (unsigned)self->repeats);
+    }
+    self->repeats = 0;
+    self->last_error_hash = 0;
+}
+
 // Print a callback's error, once per run of identical errors (same text, traceback
 // included): a callback failing on every retry prints one traceback, then a count.
 static void report_error(defio_obj_t *self, mp_obj_t exc) {
@@ -271,28 +281,13 @@ static void report_error(defio_obj_t *self, mp_obj_t exc) {
     size_t hash = qstr_compute_hash((const byte *)vstr.buf, vstr.len);
     if (hash == self->last_error_hash) {
         self->repeats += 1;
-        vstr_clear(&vstr);
-        return;
+    } else {
+        report_recovered(self);
+        self->last_error_hash = hash;
+        mp_printf(MICROPY_ERROR_PRINTER, "defio: callback raised; its pages are pending again\n");
+        mp_print_str(MICROPY_ERROR_PRINTER, vstr_null_terminated_str(&vstr));
     }
-    if (self->repeats > 0) {
-        mp_printf(MICROPY_ERROR_PRINTER, "defio: the previous error repeated %u more times\n",
-            (unsigned)self->repeats);
-    }
-    self->last_error_hash = hash;
-    self->repeats = 0;
-    mp_printf(MICROPY_ERROR_PRINTER, "defio: callback raised; its pages are pending again\n");
-    mp_print_str(MICROPY_ERROR_PRINTER, vstr_null_terminated_str(&vstr));
     vstr_clear(&vstr);
-}
-
-// After a good delivery: say how often the last error repeated, and forget it.
-static void report_recovered(defio_obj_t *self) {
-    if (self->repeats > 0) {
-        mp_printf(MICROPY_ERROR_PRINTER, "defio: the previous error repeated %u more times\n",
-            (unsigned)self->repeats);
-    }
-    self->repeats = 0;
-    self->last_error_hash = 0;
 }
 
 // The workqueue item: runs from the MicroPython scheduler, between bytecodes or while the
