@@ -25,23 +25,36 @@ from micropython import const
 
 from .live import Live
 
-SUPPORTED = ("Adafruit_SSD1680", "Adafruit_UC8151D")
+# Adafruit driver class -> (module of defio_epd, its operations class). A driver is matched
+# by what it is: the first class of its MRO found here, so an app's own subclass of a driver
+# gets that driver's operations. A new driver of a known command family is one row.
+_DRIVERS = {
+    "Adafruit_SSD1680": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_UC8151D": ("uc8151d", "UC8151DOps"),
+}
+SUPPORTED = tuple(sorted(_DRIVERS))
 
 
 def _ops_for(display, busy_timeout_ms):
-    """The operations for the display's exact driver class (subclasses differ in panels)."""
-    name = type(display).__name__
-    module = getattr(type(display), "__module__", "")
-    if name == "Adafruit_SSD1680" and module.endswith("ssd1680"):
-        from .ssd1680 import SSD1680Ops
-
-        return SSD1680Ops(display, busy_timeout_ms)
-    if name == "Adafruit_UC8151D" and module.endswith("uc8151d"):
-        from .uc8151d import UC8151DOps
-
-        return UC8151DOps(display, busy_timeout_ms)
+    """The operations for the display's driver class or its nearest known base class."""
+    for cls in _mro(type(display)):
+        row = _DRIVERS.get(cls.__name__)
+        if row is not None and getattr(cls, "__module__", "").startswith("adafruit_epd"):
+            module = __import__("defio_epd." + row[0], None, None, (row[1],))
+            return getattr(module, row[1])(display, busy_timeout_ms)
     raise TypeError("defio_epd: unsupported display driver {} (supported: {})".format(
-        name, ", ".join(SUPPORTED)))
+        type(display).__name__, ", ".join(SUPPORTED)))
+
+
+def _mro(cls):
+    """cls and its bases, nearest first (MicroPython has no __mro__: walk __bases__)."""
+    out, todo = [], [cls]
+    while todo:
+        c = todo.pop(0)
+        if c not in out:
+            out.append(c)
+            todo.extend(getattr(c, "__bases__", ()))
+    return out
 
 
 # Bounds of attach()'s numbers: a day at most for a delay or a BUSY wait (well inside what
