@@ -20,12 +20,29 @@ try:
     os.chdir({str(PYLIB)!r})  # adafruit_framebuf opens font5x8.bin from the current folder
 except OSError:
     pass  # on the board it is in /, the current folder
-from adafruit_epd.ssd1680 import Adafruit_SSD1680
+from adafruit_epd.ssd1608 import Adafruit_SSD1608
+from adafruit_epd.ssd1675 import Adafruit_SSD1675
+from adafruit_epd.ssd1675b import Adafruit_SSD1675B
+from adafruit_epd.ssd1680 import Adafruit_SSD1680, Adafruit_SSD1680_Grayscale4
+from adafruit_epd.ssd1680_legacy import Adafruit_SSD1680_Legacy
+from adafruit_epd.ssd1680b import Adafruit_SSD1680B
+from adafruit_epd.ssd1681 import Adafruit_SSD1681, Adafruit_SSD1681_Grayscale4
+from adafruit_epd.ssd1683 import Adafruit_SSD1683, Adafruit_SSD1683_Grayscale4
 from adafruit_epd.uc8151d import Adafruit_UC8151D
 from adafruit_epd.epd import Adafruit_EPD as E
 def pin(p):
     return digitalio.DigitalInOut(p)
-DRIVERS = {{"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151D, 128, 296)}}
+DRIVERS = {{
+    "ssd1608": (Adafruit_SSD1608, 200, 200), "ssd1675": (Adafruit_SSD1675, 122, 250),
+    "ssd1675b": (Adafruit_SSD1675B, 122, 250), "ssd1680": (Adafruit_SSD1680, 122, 250),
+    "ssd1680_legacy": (Adafruit_SSD1680_Legacy, 122, 250),
+    "ssd1680b": (Adafruit_SSD1680B, 122, 250),
+    "ssd1680_grayscale4": (Adafruit_SSD1680_Grayscale4, 122, 250),
+    "ssd1681": (Adafruit_SSD1681, 200, 200),
+    "ssd1681_grayscale4": (Adafruit_SSD1681_Grayscale4, 200, 200),
+    "ssd1683": (Adafruit_SSD1683, 400, 300),
+    "ssd1683_grayscale4": (Adafruit_SSD1683_Grayscale4, 400, 300),
+    "uc8151d": (Adafruit_UC8151D, 128, 296)}}
 def make(kind="ssd1680"):
     cls, w, h = DRIVERS[kind]
     return cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS),

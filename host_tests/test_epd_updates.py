@@ -160,19 +160,23 @@ report(live.stats()["refreshes"])
 
 def test_unsupported_driver_names_the_supported_ones(mp, sim):
     body = """
-from adafruit_epd.ssd1675 import Adafruit_SSD1675
 class NotADisplay:
     pass
-for disp in (NotADisplay(), Adafruit_SSD1675(122, 250, board.SPI(), cs_pin=pin(board.D11),
-             dc_pin=pin(board.D12), sramcs_pin=None, rst_pin=None, busy_pin=None)):
+class Adafruit_SSD1680:  # an app's own class: a known name, but no Adafruit driver
+    pass
+class Mine(E):  # derived from Adafruit's base class only: no driver either
+    def __init__(self):
+        pass
+for disp in (NotADisplay(), Adafruit_SSD1680(), Mine()):
     try:
         defio_epd.attach(disp)
     except TypeError as e:
         report(str(e))
 """
     msgs = run(mp, sim, body)[0]
-    assert len(msgs) == 2
-    assert all("Adafruit_SSD1680, Adafruit_UC8151D" in m for m in msgs)
+    assert len(msgs) == 3
+    assert all("Adafruit_SSD1680, " in m and "Adafruit_UC8151D" in m for m in msgs)
+    assert "driver NotADisplay " in msgs[0] and "driver Mine " in msgs[2]
 
 
 def test_full_fraction_zero_makes_every_refresh_full(mp, sim):

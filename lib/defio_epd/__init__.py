@@ -29,7 +29,17 @@ from .live import Live
 # by what it is: the first class of its MRO found here, so an app's own subclass of a driver
 # gets that driver's operations. A new driver of a known command family is one row.
 _DRIVERS = {
+    "Adafruit_SSD1608": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1675": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1675B": ("ssd1680", "SSD1680Ops"),
     "Adafruit_SSD1680": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1680_Legacy": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1680B": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1680_Grayscale4": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1681": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1681_Grayscale4": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1683": ("ssd1680", "SSD1680Ops"),
+    "Adafruit_SSD1683_Grayscale4": ("ssd1680", "SSD1680Ops"),
     "Adafruit_UC8151D": ("uc8151d", "UC8151DOps"),
 }
 SUPPORTED = tuple(sorted(_DRIVERS))

@@ -20,6 +20,19 @@ and, if the panel changed under it, sends everything again at once.
 import defio
 
 
+def page_size_for(total):
+    """The smallest page size (a power of two >= defio's default) at which `total` bytes fit
+    in defio.MAX_PAGES pages: a 400x300 4-gray panel (30000 bytes) on a board of 64 pages
+    of 256 bytes gets 512-byte pages. ValueError when no page size defio takes fits."""
+    ps = max(defio.PAGE_SIZE_DEFAULT, defio.PAGE_SIZE_MIN)
+    while (total + ps - 1) // ps > defio.MAX_PAGES:
+        ps *= 2
+        if ps > 1 << 24:
+            raise ValueError(f"defio_epd: {total} bytes of planes do not fit in "
+                             f"defio.MAX_PAGES ({defio.MAX_PAGES}) pages of at most 16 MiB")
+    return ps
+
+
 class Live:
     def __init__(self, display, ops, delay_ms, full_every, full_fraction, shadow=True,
                  settle_ms=0, max_delay_ms=0):
@@ -46,8 +59,16 @@ class Live:
         self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
                        "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0,
                        "panel_restarts": 0}
-        self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms,
-                                    settle_ms=settle_ms, max_delay_ms=max_delay_ms)
+        if sizes[0] != self.stride * self.rows:
+            raise ValueError(f"defio_epd: the driver's plane is {sizes[0]} bytes, not "
+                             f"{self.rows} rows of {self.stride} bytes")
+        try:
+            self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms,
+                                        settle_ms=settle_ms, max_delay_ms=max_delay_ms,
+                                        page_size=page_size_for(total))
+        except MemoryError as e:  # a pool or page table too small for these planes
+            raise MemoryError(f"defio_epd: no room for the planes ({total} bytes) in defio "
+                              f"memory: {e}")
         self.page_size = self.dio.page_size
         buf = self.dio.buffer
         framebufs = [display._framebuf1, display._framebuf2]

@@ -66,6 +66,7 @@ class OpsBase:
         ok = False
         try:
             disp._dc.value = True
+            disp._cs.value = False  # a single-byte driver (SSD1683) raised it after the command
             spi.write(data)
             disp._cs.value = True
             ok = True

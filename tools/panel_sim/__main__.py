@@ -23,8 +23,8 @@ def main(argv=None):
                     help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
     ap.add_argument("--wiring", default="", help="e.g. cs=9,dc=10,rst=5,busy=7 (default)")
     ap.add_argument("--controller", default="ssd1680", choices=sorted(CONTROLLERS))
-    ap.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: 122x250 SSD1680, "
-                    "128x296 UC8151D)")
+    ap.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the size of Adafruit's "
+                    "examples for that panel, e.g. 122x250 SSD1680, 128x296 UC8151D)")
     ap.add_argument("--png-each", action="store_true", help="also write refresh-NNNN.png")
     ap.add_argument("--stdin-stop", action="store_true", help="stop when stdin closes")
     args = ap.parse_args(argv)

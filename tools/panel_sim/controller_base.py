@@ -1,5 +1,11 @@
 """What every simulated controller has: two RAM planes, the visible image, BUSY timing,
-counters, errors with stream positions, the epoch, and PNG rendering.
+counters, errors with stream positions, the epoch, and PNG rendering in the shared palette.
+
+Rendering (`image()`): the pixel (x, y) of the driver's rotation-0 frame is bit 0x80 >> (x % 8)
+of byte y * xbytes + x // 8 in both planes; `COLOURS` says what the two bits mean: "mono"
+(plane 0 only: 0 black, 1 white), "red" (plane 1 is the red plane, its "on" level per
+`red_active_low`, red wins over black), "gray4" (the two bits together are the gray level,
+`GRAY4`). A family with another meaning overrides `_colour` (or `GRAY4`).
 
 The epoch is a 32-bit number that every reply to the device carries (protocol.reply). A new
 panel starts at a random one; it changes whenever the panel may no longer hold what the device
@@ -9,8 +15,17 @@ server calls `state_lost`). Between two equal epochs nothing was lost.
 
 import random
 import time
+from typing import ClassVar
 
 _epochs = random.Random()  # a new panel's first epoch: different from any earlier panel's
+
+# The palette of every simulated panel (RGB).
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
+RED = (255, 0, 0)
+YELLOW = (255, 255, 0)
+DARK = (85, 85, 85)
+LIGHT = (170, 170, 170)
 
 
 class Controller:
@@ -19,6 +34,10 @@ class Controller:
     name = "?"
     red_active_low = False  # the red plane's "on" bit (UC8151D/Adafruit: 0 = red)
     busy_active_low = False  # the BUSY pin's level while busy (UC8151D: low)
+    COLOURS = "red"  # what the planes mean: "mono", "red" or "gray4" (module docstring)
+    # 4-gray: (plane 0 bit, plane 1 bit) -> colour (Adafruit's SSD16xx Grayscale4 drivers).
+    GRAY4: ClassVar[dict] = {(1, 1): WHITE, (1, 0): DARK, (0, 1): LIGHT, (0, 0): BLACK}
+    BLANK = None  # the planes' bytes at power-on (None: white, the red plane off)
 
     size = (0, 0)  # the panel's width and height in pixels (subclasses)
 
@@ -30,9 +49,9 @@ class Controller:
         self.full_s, self.partial_s, self.reset_s = full_s, partial_s, reset_s
         self.clock = clock
         nbytes = self.xbytes * self.height
-        red_off = b"\xff" if self.red_active_low else b"\x00"
-        self.ram = [bytearray(b"\xff" * nbytes), bytearray(red_off * nbytes)]
-        self.visible = [bytearray(b"\xff" * nbytes), bytearray(red_off * nbytes)]
+        blank = self.BLANK or (0xFF, 0xFF if self.red_active_low else 0x00)
+        self.ram = [bytearray(bytes((b,)) * nbytes) for b in blank]
+        self.visible = [bytearray(bytes((b,)) * nbytes) for b in blank]
         self.busy_until = 0.0
         self.busy_stuck = False
         self.on_refresh = None  # called with (kind, window) after each refresh starts
@@ -143,20 +162,26 @@ class Controller:
         if self.on_refresh:
             self.on_refresh(kind, window)
 
+    def _colour(self, bw, second):
+        """The colour of a pixel whose plane bits are bw (plane 0) and second (plane 1)."""
+        if self.COLOURS == "gray4":
+            return self.GRAY4[(bw, second)]
+        if self.COLOURS == "red" and second == (0 if self.red_active_low else 1):
+            return RED
+        return WHITE if bw else BLACK
+
     def image(self):
-        """The visible image (PIL, RGB, native orientation: width x height)."""
+        """The visible image (PIL, RGB) in the driver's rotation-0 frame: width x height."""
         from PIL import Image
 
-        img = Image.new("RGB", (self.width, self.height), "white")
+        img = Image.new("RGB", (self.width, self.height), WHITE)
         px = img.load()
-        bw, red = self.visible
-        red_on = 0 if self.red_active_low else 1
+        p0, p1 = self.visible
+        lut = {(a, b): self._colour(a, b) for a in (0, 1) for b in (0, 1)}
         for y in range(self.height):
+            row = y * self.xbytes
             for x in range(self.width):
-                i = y * self.xbytes + (x >> 3)
+                i = row + (x >> 3)
                 bit = 0x80 >> (x & 7)
-                if bool(red[i] & bit) == red_on:
-                    px[x, y] = (255, 0, 0)
-                elif not bw[i] & bit:
-                    px[x, y] = (0, 0, 0)
+                px[x, y] = lut[(1 if p0[i] & bit else 0, 1 if p1[i] & bit else 0)]
         return img

@@ -1,10 +1,22 @@
-"""SSD1680 controller model: the command set Adafruit's driver and defio_epd use.
+"""The SSD16xx family (SSD1608, SSD1675, SSD1675B, SSD1680, SSD1681, SSD1683): one model, a row
+of numbers per chip and a class per panel key (Adafruit's driver class).
 
-RAM: two planes (BW at 0x24, RED at 0x26), `xbytes` x `rows`, X = source byte (8 pixels,
-MSB left), Y = gate row. The visible image changes only on master activation (0x20) with a
-display bit in Display Update Control 2 (0x22): bit 0x08 set = display mode 2 (partial: the
-current RAM window), else mode 1 (full: everything). BUSY is held for the modelled refresh
-time. Voltage, LUT and other settings are accepted and recorded.
+RAM: the chip's own RAM (`RAM`: source pixels x gates), X = source byte (8 pixels, MSB
+left), Y = gate row; write RAM 0x24 (black/white) and 0x26 (the second plane; not on the
+SSD1608). The panel shows `width` x `height` of it from byte column `X_OFFSET` (the
+SSD1680_Legacy panel: 1); `ram`/`visible` are that region, laid out as the driver's buffers.
+Writes go through the RAM window (0x44/0x45, X `XBITS` wide, Y 9 bits) and the address
+counters (0x4E/0x4F) in the data entry mode (0x11); a write outside the window or the chip's
+RAM is an error, one inside the RAM but off the panel is kept nowhere (not visible).
+
+The visible image changes on master activation (0x20) with the display bit (0x04) of Display
+Update Control 2 (0x22). Bit 0x08 is display mode 2 (partial: the current RAM window) on
+chips with a partial waveform (`MODE2`); elsewhere it is an error. 4-gray panels
+(`COLOURS = "gray4"`) refresh with the 4-gray LUT written (0x32 with data) since the last
+reset, always the whole panel; loading the OTP LUT there (bit 0x10) or having none is an
+error. BUSY is high while busy. Voltage, LUT and other settings are accepted and recorded
+(Adafruit's SSD1608/SSD1675/SSD1675B drivers pass their LUT and voltages as `bytes`, which
+their `command()` drops: those commands arrive without data, as on a real panel).
 """
 
 
@@ -26,25 +38,42 @@ NAMES = {
     0x4E: "ram_x_counter", 0x4F: "ram_y_counter", 0x74: "analog_block", 0x7E: "digital_block",
     0x7F: "nop",
 }
-RECORDED = {0x03, 0x04, 0x08, 0x0C, 0x18, 0x1A, 0x1C, 0x21, 0x2C, 0x32, 0x37, 0x3C, 0x3F,
-            0x74, 0x7E}
+# The older chips (SSD1608, SSD1675/B) set the line timing with two commands of their own.
+NAMES_OLD = {**NAMES, 0x3A: "dummy_line_period", 0x3B: "gate_line_width"}
+# The SSD1608 has one RAM and no second-plane, OTP-CRC or auto-write commands.
+NAMES_1608 = {c: n for c, n in NAMES_OLD.items()
+              if c not in (0x26, 0x34, 0x35, 0x46, 0x47, 0x74, 0x7E)}
+RECORDED = {0x03, 0x04, 0x08, 0x0C, 0x18, 0x1A, 0x1C, 0x21, 0x2C, 0x32, 0x37, 0x3A, 0x3B,
+            0x3C, 0x3F, 0x74, 0x7E}
 
 
-class SSD1680(Controller):
-    name = "SSD1680"
+class SSD16xx(Controller):
+    """The family model; a chip is a subclass with its row of numbers."""
+    name = "SSD16xx"
     size = (122, 250)
-    RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, red plane
+    RAM = (176, 296)  # the chip's RAM: source pixels, gates
+    XBITS = 6  # width of the X window/counter registers
+    X_OFFSET = 0  # byte column of RAM shown at the panel's left edge
+    MODE2 = True  # display mode 2 (a partial waveform in OTP)
+    RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, second plane
+    COMMANDS = NAMES
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ram_xbytes = max(self.RAM[0] // 8, self.X_OFFSET + self.xbytes)
+        self.ram_rows = max(self.RAM[1], self.height)
 
     # -- state ------------------------------------------------------------------------
     def _registers_reset(self):
         self.cmd = None
         self.params = bytearray()
         self.entry_mode = 0x03
-        self.xwin = [0, self.xbytes - 1]
+        self.xwin = [self.X_OFFSET, self.X_OFFSET + self.xbytes - 1]
         self.ywin = [0, self.height - 1]
-        self.xc = 0
+        self.xc = self.X_OFFSET
         self.yc = 0
         self.update_ctrl = 0xFF
+        self.lut = False  # a waveform written (0x32) since the reset
         self.deep_sleep = False
 
     def _ram_data(self, plane, data, pos):
@@ -52,7 +81,7 @@ class SSD1680(Controller):
             self._ram_write(plane, b, pos + i)
 
     def _command(self, b, pos):
-        if not self._begin_command(b, pos, NAMES):
+        if not self._begin_command(b, pos, self.COMMANDS):
             return
         if b == 0x12:
             self.counters["sw_resets"] += 1
@@ -60,43 +89,48 @@ class SSD1680(Controller):
             self._hold_busy(self.reset_s)
             self.state_lost("software reset")
         elif b == 0x20:
-            self._activate()
-        elif b in (0x24, 0x26):
-            self.ram_pos = pos
+            self._activate(pos)
 
     def _params_update(self):
         c, p = self.cmd, self.params
+        xmask = (1 << self.XBITS) - 1
         if c == 0x11 and len(p) >= 1:
             self.entry_mode = p[0] & 0x07
         elif c == 0x44 and len(p) >= 2:
-            self.xwin = [p[0] & 0x3F, p[1] & 0x3F]
+            self.xwin = [p[0] & xmask, p[1] & xmask]
         elif c == 0x45 and len(p) >= 4:
             self.ywin = [p[0] | (p[1] & 1) << 8, p[2] | (p[3] & 1) << 8]
         elif c == 0x4E and len(p) >= 1:
-            self.xc = p[0] & 0x3F
+            self.xc = p[0] & xmask
         elif c == 0x4F and len(p) >= 2:
             self.yc = p[0] | (p[1] & 1) << 8
         elif c == 0x22 and len(p) >= 1:
             self.update_ctrl = p[0]
+        elif c == 0x32:
+            self.lut = True  # data bytes arrived
+            self.recorded["write_lut"] = list(p)
         elif c == 0x10 and len(p) >= 1:
-            if p[0] & 0x03:
+            if p[0] & 0x03 and not self.deep_sleep:
                 self.deep_sleep = True
                 self.counters["deep_sleeps"] += 1
                 self.state_lost("deep sleep")
         elif c == 0x01 and len(p) >= 3:
             self.recorded["driver_output"] = list(p[:3])
         elif c in RECORDED:
-            self.recorded[NAMES[c]] = list(p)
+            self.recorded[self.COMMANDS[c]] = list(p)
 
     def _ram_write(self, plane, b, pos):
         x, y = self.xc, self.yc
         x0, x1 = sorted(self.xwin)
         y0, y1 = sorted(self.ywin)
-        if not (x0 <= x <= x1 and y0 <= y <= y1) or x >= self.xbytes or y >= self.height:
-            self.error(f"RAM write outside the window at x byte {x}, row {y} (window x "
-                       f"{x0}..{x1}, y {y0}..{y1})", pos)
+        if not (x0 <= x <= x1 and y0 <= y <= y1) or x >= self.ram_xbytes or y >= self.ram_rows:
+            self.error(f"RAM write outside the window or the {self.name}'s RAM at x byte {x}, "
+                       f"row {y} (window x {x0}..{x1}, y {y0}..{y1}; RAM {self.ram_xbytes} x "
+                       f"{self.ram_rows})", pos)
         else:
-            plane[y * self.xbytes + x] = b
+            px = x - self.X_OFFSET
+            if 0 <= px < self.xbytes and y < self.height:
+                plane[y * self.xbytes + px] = b
         # Advance the address counter as the data entry mode says.
         xinc, yinc, ydir = self.entry_mode & 1, self.entry_mode & 2, self.entry_mode & 4
         if not ydir:  # X first
@@ -114,15 +148,98 @@ class SSD1680(Controller):
             return (lo, True) if v >= hi else (v + 1, False)
         return (hi, True) if v <= lo else (v - 1, False)
 
-    def _activate(self):
+    def _activate(self, pos):
         ctrl = self.update_ctrl
-        if not ctrl & 0x04:
+        if not ctrl & 0x04:  # clock/analog power sequencing only
             self._hold_busy(self.reset_s)
             return
-        if ctrl & 0x08:
+        gray = self.COLOURS == "gray4"
+        if gray and (ctrl & 0x10 or not self.lut):
+            self.error(f"4-gray refresh (0x22 = 0x{ctrl:02x}) without the 4-gray LUT: "
+                       + ("bit 0x10 loads the OTP waveform over it" if self.lut
+                          else "no LUT written (0x32) since the reset"), pos)
+            return
+        if ctrl & 0x08 and not gray:
+            if not self.MODE2:
+                self.error(f"display mode 2 (0x22 = 0x{ctrl:02x}, bit 0x08): the {self.name} "
+                           "has no partial waveform", pos)
+                return
             x0, x1 = sorted(self.xwin)
             y0, y1 = sorted(self.ywin)
-            self._show("partial", (x0, y0, min(x1, self.xbytes - 1), min(y1, self.height - 1)))
+            x0, x1 = max(x0 - self.X_OFFSET, 0), min(x1 - self.X_OFFSET, self.xbytes - 1)
+            self._show("partial", (x0, y0, x1, min(y1, self.height - 1)))
         else:
             self._show("full", (0, 0, self.xbytes - 1, self.height - 1))
+
+
+# One row per chip (RAM size, register width, partial waveform, commands), one class per
+# panel key (the driver class): colours, RAM offset, Adafruit's example size.
+class SSD1608(SSD16xx):
+    name = "SSD1608"
+    size = (200, 200)
+    RAM = (240, 320)
+    XBITS = 5
+    MODE2 = False
+    RAM_COMMANDS = (0x24,)
+    COMMANDS = NAMES_1608
+    COLOURS = "mono"
+
+
+class SSD1675(SSD16xx):
+    name = "SSD1675"
+    size = (122, 250)
+    RAM = (160, 296)
+    XBITS = 5
+    MODE2 = False  # Adafruit drives it with a full waveform of its own
+    COMMANDS = NAMES_OLD
+    COLOURS = "mono"  # Adafruit's driver: black only, the second plane stays 0
+
+
+class SSD1675B(SSD1675):
+    name = "SSD1675B"
+
+
+class SSD1680(SSD16xx):
+    name = "SSD1680"
+
+
+class SSD1680B(SSD1680):
+    name = "SSD1680 (B panel)"
+    COLOURS = "mono"  # Adafruit_SSD1680B drives the black/white GDEY0213B74
+
+
+class SSD1680Legacy(SSD1680):
+    name = "SSD1680 (legacy panel)"
+    X_OFFSET = 1  # the older 2.13" panel starts at source byte 1
+
+
+class SSD1680Gray4(SSD1680):
+    name = "SSD1680 (4-gray)"
+    COLOURS = "gray4"
+    BLANK = (0xFF, 0xFF)
+
+
+class SSD1681(SSD16xx):
+    name = "SSD1681"
+    size = (200, 200)
+    RAM = (200, 200)
+    XBITS = 5
+
+
+class SSD1681Gray4(SSD1681):
+    name = "SSD1681 (4-gray)"
+    COLOURS = "gray4"
+    BLANK = (0xFF, 0xFF)
+
+
+class SSD1683(SSD16xx):
+    name = "SSD1683"
+    size = (400, 300)
+    RAM = (400, 300)
+
+
+class SSD1683Gray4(SSD1683):
+    name = "SSD1683 (4-gray)"
+    COLOURS = "gray4"
+    BLANK = (0xFF, 0xFF)
 

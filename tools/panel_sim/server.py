@@ -21,11 +21,18 @@ import threading
 import time
 import zlib
 
+from . import controller_ssd1680 as ssd
 from . import protocol as P
-from .controller_ssd1680 import SSD1680
 from .controller_uc8151d import UC8151D
 
-CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
+CONTROLLERS = {
+    "ssd1608": ssd.SSD1608, "ssd1675": ssd.SSD1675, "ssd1675b": ssd.SSD1675B,
+    "ssd1680": ssd.SSD1680, "ssd1680_legacy": ssd.SSD1680Legacy, "ssd1680b": ssd.SSD1680B,
+    "ssd1680_grayscale4": ssd.SSD1680Gray4, "ssd1681": ssd.SSD1681,
+    "ssd1681_grayscale4": ssd.SSD1681Gray4, "ssd1683": ssd.SSD1683,
+    "ssd1683_grayscale4": ssd.SSD1683Gray4,
+    "uc8151d": UC8151D,
+}
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
 CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
