@@ -196,3 +196,75 @@ except ValueError as e:
         assert ps == max(default, minimum) or -(-n // (ps // 2)) > max_pages  # smallest
     assert sizes[-1] == 2 * default
     assert "do not fit in defio.MAX_PAGES" in msg
+
+
+# -- the models on their own: what a chip does not allow is an error ------------------------
+def model(kind):
+    from tools.panel_sim.server import CONTROLLERS
+
+    now = [0.0]
+    c = CONTROLLERS[kind](full_s=1.0, partial_s=0.1, reset_s=0.001, clock=lambda: now[0])
+    pos = [0]
+
+    def cmd(b, *data):
+        c.spi(bytes((b,)), 0, pos[0])
+        pos[0] += 1
+        if data:
+            c.spi(bytes(data), 1, pos[0])
+            pos[0] += len(data)
+        now[0] += 2.0  # whatever it started has finished
+    return c, cmd
+
+
+def test_models_refuse_what_the_chip_cannot_do():
+    c, cmd = model("ssd1608")
+    cmd(0x26, 0xFF)  # one RAM only
+    cmd(0x22, 0xFC)
+    cmd(0x20)  # display mode 2: no partial waveform
+    assert len(c.errors) == 3 and "unknown command 0x26" in c.errors[0]
+    assert "data byte without a command" in c.errors[1]
+    assert "SSD1608 has no partial waveform" in c.errors[2] and c.counters["refreshes"] == 0
+    c, cmd = model("ssd1675b")
+    cmd(0x22, 0xFF)
+    cmd(0x20)
+    assert "no partial waveform" in c.errors[0]
+    c, cmd = model("ssd1680_grayscale4")
+    cmd(0x22, 0xC7)
+    cmd(0x20)  # no 4-gray LUT written since the reset
+    cmd(0x32, *range(12))
+    cmd(0x22, 0xF7)
+    cmd(0x20)  # loads the OTP waveform over the LUT
+    assert len(c.errors) == 2 and "no LUT written" in c.errors[0]
+    assert "loads the OTP waveform" in c.errors[1] and c.counters["refreshes"] == 0
+    cmd(0x22, 0xC7)
+    cmd(0x20)
+    cmd(0x12)  # a software reset forgets the LUT
+    cmd(0x22, 0xC7)
+    cmd(0x20)
+    assert c.counters["full_refreshes"] == 1 and len(c.errors) == 3
+    c, cmd = model("ssd1683_grayscale4")
+    cmd(0x32, *range(10))
+    cmd(0x22, 0xCF)  # Adafruit's 4-gray update: mode 2 bit, but the LUT drives every pixel
+    cmd(0x20)
+    assert (c.counters["full_refreshes"], c.counters["partial_refreshes"]) == (1, 0)
+    c, cmd = model("ssd1681")
+    cmd(0x44, 24, 25)  # the SSD1681 has 25 source bytes: byte 25 is not RAM
+    cmd(0x4E, 24)
+    cmd(0x4F, 0, 0)
+    cmd(0x24, 0x00, 0x00)
+    assert len(c.errors) == 1 and "x byte 25" in c.errors[0] and "RAM 25 x 200" in c.errors[0]
+    assert c.ram[0][24] == 0 and c.errors
+
+
+def test_legacy_panel_starts_at_ram_byte_1():
+    c, cmd = model("ssd1680_legacy")
+    cmd(0x44, 0, 1)
+    cmd(0x45, 0, 0, 0, 0)
+    cmd(0x4E, 0)
+    cmd(0x4F, 0, 0)
+    cmd(0x24, 0x0F, 0x3C)  # RAM byte 0 is off the panel, byte 1 its first column
+    cmd(0x22, 0xF4)
+    cmd(0x20)
+    assert c.visible[0][:2] == b"\x3c\xff" and c.errors == []
+    img = c.image()
+    assert [img.getpixel((x, 0)) for x in (0, 2, 6, 8)] == [BLACK, WHITE, BLACK, WHITE]
