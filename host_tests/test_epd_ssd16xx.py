@@ -268,3 +268,40 @@ def test_legacy_panel_starts_at_ram_byte_1():
     assert c.visible[0][:2] == b"\x3c\xff" and c.errors == []
     img = c.image()
     assert [img.getpixel((x, 0)) for x in (0, 2, 6, 8)] == [BLACK, WHITE, BLACK, WHITE]
+
+
+@pytest.mark.parametrize("panel", ["ssd1680_grayscale4"], indirect=True)
+def test_grayscale4_colstart_on_a_panel_that_starts_at_byte_1(mp, panel):
+    kind, sim = panel
+    old = sim.controller  # the same model, on a panel whose pixels start at RAM byte 1
+    c = type(old)(width=old.width, height=old.height, full_s=old.full_s,
+                  partial_s=old.partial_s, reset_s=old.reset_s, x_offset=1)
+    c.on_refresh = old.on_refresh
+    sim.controller = c
+    make = """
+cls, w, h = DRIVERS[KIND]
+d = cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(board.EPD_DC), sramcs_pin=None,
+        rst_pin=pin(board.EPD_RESET), busy_pin=pin(board.EPD_BUSY), colstart=8)
+ref = make_ref(KIND)
+"""
+    body = script(kind, make + """
+live = defio_epd.attach(d, delay_ms=10000)
+for step in (0, 1):
+    draw(d, step); draw(ref, step)
+    live.flush()
+report(planes2(ref))
+live.deinit()
+""")
+    expected, = run(mp, sim, body)[0]
+    check_planes(sim, expected)
+    # Adafruit's own display() on the same panel.
+    body = script(kind, make + """
+for x in (d, ref):
+    x.fill(E.WHITE); x.fill_rect(0, 0, 8, 4, E.DARK)
+d.display()
+report(planes2(ref))
+""")
+    expected, = run(mp, sim, body)[0]
+    check_planes(sim, expected)
+    img = c.image()
+    assert img.getpixel((0, 0)) == DARK and img.getpixel((8, 0)) == WHITE

@@ -58,8 +58,15 @@ class SSD16xx(Controller):
     RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, second plane
     COMMANDS = NAMES
 
-    def __init__(self, *args, **kwargs):
+    FULL_FACTOR = 1.0  # the full refresh's time relative to the base's full_s
+
+    def __init__(self, *args, x_offset=None, **kwargs):
+        """x_offset: the panel's first RAM byte column when it differs from the model's (a
+        Grayscale4 app with colstart=8 drives a panel whose pixels start at byte 1)."""
         super().__init__(*args, **kwargs)
+        if x_offset is not None:
+            self.X_OFFSET = x_offset
+            self._registers_reset()
         self.ram_xbytes = max(self.RAM[0] // 8, self.X_OFFSET + self.xbytes)
         self.ram_rows = max(self.RAM[1], self.height)
 
@@ -75,6 +82,15 @@ class SSD16xx(Controller):
         self.update_ctrl = 0xFF
         self.lut = False  # a waveform written (0x32) since the reset
         self.deep_sleep = False
+
+    def _show(self, kind, window):
+        full_s = self.full_s
+        if kind == "full":
+            self.full_s = full_s * self.FULL_FACTOR
+        try:
+            super()._show(kind, window)
+        finally:
+            self.full_s = full_s
 
     def _ram_data(self, plane, data, pos):
         for i, b in enumerate(data):
@@ -217,6 +233,7 @@ class SSD1680Gray4(SSD1680):
     name = "SSD1680 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
+    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
 
 
 class SSD1681(SSD16xx):
@@ -230,6 +247,7 @@ class SSD1681Gray4(SSD1681):
     name = "SSD1681 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
+    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
 
 
 class SSD1683(SSD16xx):
@@ -242,4 +260,5 @@ class SSD1683Gray4(SSD1683):
     name = "SSD1683 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
+    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
 
