@@ -252,7 +252,7 @@ def test_models_refuse_what_the_chip_cannot_do():
     cmd(0x4E, 24)
     cmd(0x4F, 0, 0)
     cmd(0x24, 0x00, 0x00)
-    assert len(c.errors) == 1 and "x byte 25" in c.errors[0] and "RAM 25 x 200" in c.errors[0]
+    assert len(c.errors) == 1 and "SSD1681's RAM (25 x 200 bytes) at x byte 25" in c.errors[0]
     assert c.ram[0][24] == 0 and c.errors
 
 

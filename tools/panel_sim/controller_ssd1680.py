@@ -139,10 +139,12 @@ class SSD16xx(Controller):
         x, y = self.xc, self.yc
         x0, x1 = sorted(self.xwin)
         y0, y1 = sorted(self.ywin)
-        if not (x0 <= x <= x1 and y0 <= y <= y1) or x >= self.ram_xbytes or y >= self.ram_rows:
-            self.error(f"RAM write outside the window or the {self.name}'s RAM at x byte {x}, "
-                       f"row {y} (window x {x0}..{x1}, y {y0}..{y1}; RAM {self.ram_xbytes} x "
-                       f"{self.ram_rows})", pos)
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            self.error(f"RAM write outside the window at x byte {x}, row {y} (window x "
+                       f"{x0}..{x1}, y {y0}..{y1})", pos)
+        elif x >= self.ram_xbytes or y >= self.ram_rows:
+            self.error(f"RAM write outside the {self.name}'s RAM ({self.ram_xbytes} x "
+                       f"{self.ram_rows} bytes) at x byte {x}, row {y}", pos)
         else:
             px = x - self.X_OFFSET
             if 0 <= px < self.xbytes and y < self.height:
