@@ -192,4 +192,7 @@ class SSD1680Ops(OpsBase):
             self.wait_busy("partial refresh", _PARTIAL_MS)
 
     def sleep(self):
-        self.command(_DEEP_SLEEP, bytearray((0x01,)))
+        """Deep sleep, which only a hardware reset ends: without a reset pin the panel stays
+        awake (as Adafruit's SSD1683 driver does), or the next attach could not wake it."""
+        if self.display._rst is not None:
+            self.command(_DEEP_SLEEP, bytearray((0x01,)))
