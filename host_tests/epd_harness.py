@@ -22,10 +22,13 @@ except OSError:
     pass  # on the board it is in /, the current folder
 from adafruit_epd.ssd1680 import Adafruit_SSD1680
 from adafruit_epd.uc8151d import Adafruit_UC8151D
+from adafruit_epd.jd79661 import Adafruit_JD79661
+from adafruit_epd.jd79667 import Adafruit_JD79667
 from adafruit_epd.epd import Adafruit_EPD as E
 def pin(p):
     return digitalio.DigitalInOut(p)
-DRIVERS = {{"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151D, 128, 296)}}
+DRIVERS = {{"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151D, 128, 296),
+           "jd79661": (Adafruit_JD79661, 122, 250), "jd79667": (Adafruit_JD79667, 180, 384)}}
 def make(kind="ssd1680"):
     cls, w, h = DRIVERS[kind]
     return cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS),

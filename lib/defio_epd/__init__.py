@@ -31,6 +31,8 @@ from .live import Live
 _DRIVERS = {
     "Adafruit_SSD1680": ("ssd1680", "SSD1680Ops"),
     "Adafruit_UC8151D": ("uc8151d", "UC8151DOps"),
+    "Adafruit_JD79661": ("jd79", "JD79661Ops"),
+    "Adafruit_JD79667": ("jd79", "JD79667Ops"),
 }
 SUPPORTED = tuple(sorted(_DRIVERS))
 

@@ -22,10 +22,12 @@ import time
 import zlib
 
 from . import protocol as P
+from .controller_jd79 import JD79661, JD79667
 from .controller_ssd1680 import SSD1680
 from .controller_uc8151d import UC8151D
 
-CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
+CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D,
+               "jd79661": JD79661, "jd79667": JD79667}
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
 CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
