@@ -116,6 +116,7 @@ report(hexbuf(d))
     assert bytes(c.visible[0]) == expected[:c.stride * c.height]
     check_image(c, expected)
     assert c.counters["full_refreshes"] == 1 and c.errors == [] and sim.link_errors == []
+    assert c.counters["commands_while_busy"] == 0
     # Adafruit's JD79667 buffer is rounded to 8 pixels, the RAM's rows to 4: the extra bytes
     # fall past the RAM's end.
     assert c.counters["ignored_past_ram_end"] == len(expected) - c.stride * c.height
