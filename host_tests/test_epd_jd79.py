@@ -7,6 +7,7 @@ import pytest
 pytest.register_assert_rewrite("epd_harness")
 from epd_harness import run, start_sim
 
+from tools.panel_sim import protocol as P
 from tools.panel_sim.controller_jd79 import JD79661, JD79667, PALETTE
 
 pytest_plugins = ("epd_harness",)
@@ -145,6 +146,41 @@ report(hexbuf(d))
     # Adafruit's JD79667 buffer is rounded to 8 pixels, the RAM's rows to 4: the extra bytes
     # fall past the RAM's end.
     assert c.counters["ignored_past_ram_end"] == len(expected) - c.stride * c.height
+
+
+def test_power_loss_anywhere_in_the_set_up_then_the_whole_image(mp, jd):
+    # The panel loses power k frames into an update that resets it and sets it up (the
+    # driver's chip select per byte makes that about 200 frames): wherever it falls, the
+    # update that ends shows and holds the whole image.
+    key, sim = jd
+    n = {"jd79661": 32 * 250, "jd79667": 45 * 384}[key]
+    body = f"""
+d = make("{key}"); ref = make_ref("{key}")
+live = defio_epd.attach(d, delay_ms=10000)
+def flush_until_ok():
+    def attempt():
+        try:
+            live.flush()
+            return True
+        except OSError:
+            return False
+    wait_for(attempt, 20000)
+for k in range(0, 200, 40):
+    live.invalidate()                        # the next update resets and sets the panel up
+    for x in (d, ref):
+        x.fill_rect(k // 2, k // 2 + 20, 9, 9, (x.RED, x.YELLOW, x.BLACK)[k % 3])
+    panel_link.get().fault({P.F_POWER_LOSS}, k)
+    flush_until_ok()
+    panel_link.get().mark(k, binascii.crc32(bytes(ref._buffer1)[:{n}]))
+report(live.stats())
+"""
+    (stats,), _ = run(mp, sim, body, timeout=120)
+    c = sim.controller
+    assert sim.marks == 5 and sim.bad_marks == [], sim.bad_marks
+    assert c.counters["power_losses"] == 5
+    assert stats["full_refreshes"] >= 6 and stats["panel_restarts"] >= 1
+    # the losses fell inside the set-up: its command stream broke off
+    assert any("without a command" in e or "parameter bytes" in e for e in c.errors)
 
 
 # -- the model's protocol checks, on the controller alone ---------------------------------
