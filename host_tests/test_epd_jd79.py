@@ -203,7 +203,9 @@ def test_model_flags_what_the_chip_does_not_allow():
     feed(c, (0x61, [0, 128]), (0x04, []))  # TRES short of its 4 bytes
     feed(c, (0x04, [1]))  # a parameter to a command that takes none
     feed(c, (0x42, []))  # no such command
-    want = ["power off", "PTL window", "past the window end", "tres", "takes 0", "unknown"]
+    feed(c, (0x61, [0, 120, 0, 250]))  # rows of 120 pixels: not this panel's 128
+    want = ["power off", "PTL window", "past the window end", "tres", "takes 0", "unknown",
+            "TRES width 120"]
     assert len(c.errors) == len(want), c.errors
     for err, w in zip(c.errors, want, strict=True):
         assert w in err, (err, w)

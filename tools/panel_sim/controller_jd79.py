@@ -11,8 +11,8 @@ it sends more bytes than the RAM holds) is ignored and counted. DRF (0x12) needs
 (PON 0x04) and shows the window when it is on, else everything, with the same (full)
 waveform either way: these panels have no partial waveform. A refresh takes about 20 s
 (GxEPD2 measured 21.4 s): 8x the simulator's full-refresh time; power on 0.16 s, off 0.08 s
-(at time scale 1). Every command's parameter
-count is checked. BUSY_N is low while busy (Adafruit's busy_wait waits while it is low).
+(at time scale 1). Every command's parameter count is checked, and TRES's width against
+the RAM rows'. BUSY_N is low while busy (Adafruit's busy_wait waits while it is low).
 Deep sleep (0x07 with 0xA5) until a hardware reset. `visible`/`ram` are [plane, b""] (the
 second plane is empty: the server's checkpoints read two).
 """
@@ -112,6 +112,9 @@ class JD79661(Controller):
             return
         if c == 0x83:
             self._ptl(p)
+        elif c == 0x61 and (p[0] << 8 | p[1]) != self.stride * 4:
+            self.error(f"TRES width {p[0] << 8 | p[1]} is not the RAM rows' "
+                       f"{self.stride * 4} pixels (a {self.width} wide panel)", self.cmd_pos)
         elif c == 0x07:
             if p[0] == 0xA5:
                 self.deep_sleep = True
