@@ -29,6 +29,8 @@ from adafruit_epd.ssd1680b import Adafruit_SSD1680B
 from adafruit_epd.ssd1681 import Adafruit_SSD1681, Adafruit_SSD1681_Grayscale4
 from adafruit_epd.ssd1683 import Adafruit_SSD1683, Adafruit_SSD1683_Grayscale4
 from adafruit_epd.uc8151d import Adafruit_UC8151D
+from adafruit_epd.jd79661 import Adafruit_JD79661
+from adafruit_epd.jd79667 import Adafruit_JD79667
 from adafruit_epd.epd import Adafruit_EPD as E
 def pin(p):
     return digitalio.DigitalInOut(p)
@@ -42,7 +44,8 @@ DRIVERS = {{
     "ssd1681_grayscale4": (Adafruit_SSD1681_Grayscale4, 200, 200),
     "ssd1683": (Adafruit_SSD1683, 400, 300),
     "ssd1683_grayscale4": (Adafruit_SSD1683_Grayscale4, 400, 300),
-    "uc8151d": (Adafruit_UC8151D, 128, 296)}}
+    "uc8151d": (Adafruit_UC8151D, 128, 296),
+    "jd79661": (Adafruit_JD79661, 122, 250), "jd79667": (Adafruit_JD79667, 180, 384)}}
 def make(kind="ssd1680"):
     cls, w, h = DRIVERS[kind]
     return cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS),

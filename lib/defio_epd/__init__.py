@@ -41,6 +41,8 @@ _DRIVERS = {
     "Adafruit_SSD1683": ("ssd1680", "SSD1680Ops"),
     "Adafruit_SSD1683_Grayscale4": ("ssd1680", "SSD1680Ops"),
     "Adafruit_UC8151D": ("uc8151d", "UC8151DOps"),
+    "Adafruit_JD79661": ("jd79", "JD79661Ops"),
+    "Adafruit_JD79667": ("jd79", "JD79667Ops"),
 }
 SUPPORTED = tuple(sorted(_DRIVERS))
 

@@ -81,9 +81,11 @@ class Live:
         for i in range(self.nplanes):
             self.planes[i][:] = olds[i]  # contents kept (and the pages dirty: they get sent)
             framebufs[i].buf = self.planes[i]
+        # One-plane drivers whose _buffer2 is _buffer1 (Adafruit_JD79661) keep it so.
+        self.alias2 = display._buffer2 is olds[0]
         display._buffer1 = self.planes[0]
-        if self.nplanes > 1:
-            display._buffer2 = self.planes[1]
+        if self.nplanes > 1 or self.alias2:
+            display._buffer2 = self.planes[-1]
 
     # -- the deferred callback ----------------------------------------------------------
     def _callback(self, dio, pages):
@@ -111,8 +113,11 @@ class Live:
                 off = self.offsets[i]
                 lo, hi = max(a, off), min(b, off + self.plane_size)
                 if lo < hi:
+                    # A plane may be longer than its rows (Adafruit_JD79667 rounds the
+                    # buffer to 8 pixels, its rows to 4): the tail is no row.
                     f = flags[i]
-                    for r in range((lo - off) // stride, (hi - off - 1) // stride + 1):
+                    for r in range((lo - off) // stride,
+                                   min((hi - off - 1) // stride + 1, self.rows)):
                         f[r] = 1
         return flags
 
@@ -325,8 +330,8 @@ class Live:
             for i in range(self.nplanes):
                 framebufs[i].buf = plain[i]
             disp._buffer1 = plain[0]
-            if self.nplanes > 1:
-                disp._buffer2 = plain[1]
+            if self.nplanes > 1 or self.alias2:
+                disp._buffer2 = plain[-1]
             try:
                 del disp.display
             except AttributeError:

@@ -23,6 +23,7 @@ import zlib
 
 from . import controller_ssd1680 as ssd
 from . import protocol as P
+from .controller_jd79 import JD79661, JD79667
 from .controller_uc8151d import UC8151D
 
 CONTROLLERS = {
@@ -32,6 +33,7 @@ CONTROLLERS = {
     "ssd1681_grayscale4": ssd.SSD1681Gray4, "ssd1683": ssd.SSD1683,
     "ssd1683_grayscale4": ssd.SSD1683Gray4,
     "uc8151d": UC8151D,
+    "jd79661": JD79661, "jd79667": JD79667,
 }
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
