@@ -59,8 +59,9 @@ class Live:
         self.counts = {"bytes": 0, "refreshes": 0, "partial_refreshes": 0,
                        "full_refreshes": 0, "rounds": 0, "errors": 0, "rows": 0,
                        "panel_restarts": 0}
-        if sizes[0] != self.stride * self.rows:
-            raise ValueError(f"defio_epd: the driver's plane is {sizes[0]} bytes, not "
+        # A plane may be longer than its rows (Adafruit_JD79667 allocates more), never shorter.
+        if sizes[0] < self.stride * self.rows:
+            raise ValueError(f"defio_epd: the driver's plane is {sizes[0]} bytes, less than "
                              f"{self.rows} rows of {self.stride} bytes")
         try:
             self.dio = defio.DeferredIO(total, self._callback, delay_ms=delay_ms,
