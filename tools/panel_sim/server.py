@@ -23,9 +23,10 @@ import zlib
 
 from . import protocol as P
 from .controller_ssd1680 import SSD1680
-from .controller_uc8151d import UC8151D
+from .controller_uc81xx import PANELS as UC81XX_PANELS
 
-CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
+CONTROLLERS = {"ssd1680": SSD1680}
+CONTROLLERS.update(UC81XX_PANELS)  # il0373 ... uc8253_tricolor: the UC81xx family
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
 CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
