@@ -122,7 +122,7 @@ class UC81xx(Controller):
 
     def spi(self, data, dc, pos):
         # PDTM1/PDTM2: the first 8 data bytes are the rectangle, the rest is RAM data.
-        if dc and not self.deep_sleep and self.cmd in _PDTM:
+        if dc and self.pdtm and not self.deep_sleep and self.cmd in _PDTM:
             self.counters["bytes"] += len(data)
             need = 8 - len(self.params)
             if need > 0:
@@ -176,12 +176,10 @@ class UC81xx(Controller):
         elif b in _DTM:
             self.area = self.window if self.partial_mode else self._whole()
             self.addr = 0
-        elif b in _PDTM:
+        elif b in _PDTM and self.pdtm:  # UC8179: 0x15 is dual SPI
             self.area = None
-        elif b == 0x91:
-            self.partial_mode = True
-        elif b == 0x92:
-            self.partial_mode = False
+        elif b in (0x91, 0x92) and self.ptl:  # EK79686: vendor registers
+            self.partial_mode = b == 0x91
         elif b == 0x12:
             if not self.powered:
                 self.error("display refresh with the power off (PON 0x04 first)", pos)
@@ -195,7 +193,7 @@ class UC81xx(Controller):
         c, p = self.cmd, self.params
         if c == 0x90 and self.ptl and len(p) < (7 if self.ptl == 8 else 9):
             self.error(f"PTL with {len(p)} parameter bytes", self.cmd_pos)
-        elif c in _PDTM and len(p) < 8:
+        elif c in _PDTM and self.pdtm and len(p) < 8:
             self.error(f"{self.names[c].upper()} with {len(p)} of 8 rectangle bytes",
                        self.cmd_pos)
 
