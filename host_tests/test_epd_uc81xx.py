@@ -96,15 +96,24 @@ report(planes(d))
     assert c.errors == [] and sim.link_errors == []
 
 
-@pytest.mark.parametrize("key, colour", [("il0373", True), ("il91874", True),
-                                         ("uc8253_tricolor", True),
-                                         ("il0373_213_flex_mono", False),
-                                         ("uc8179", False)])
-def test_image_uses_the_palette(mp, panel, key, colour):
+# UC8179 tri-colour: Adafruit_UC8179(..., tri_color=True) (panel setting KWR, other planes).
+TRI_UC8179 = """
+from adafruit_epd.uc8179 import Adafruit_UC8179
+d = Adafruit_UC8179(800, 480, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(board.EPD_DC),
+                    sramcs_pin=None, rst_pin=pin(board.EPD_RESET), busy_pin=pin(board.EPD_BUSY),
+                    tri_color=True)
+"""
+
+
+@pytest.mark.parametrize("key, colour, ctor", [
+    ("il0373", True, None), ("il91874", True, None), ("uc8253_tricolor", True, None),
+    ("uc8179", True, TRI_UC8179), ("il0373_213_flex_mono", False, None),
+    ("uc8179", False, None)],
+    ids=["il0373", "il91874", "uc8253_tricolor", "uc8179_tri", "flex_mono", "uc8179_mono"])
+def test_image_uses_the_palette(mp, panel, key, colour, ctor):
     """Black and red rectangles in rotation 0: image() shows exactly them (mono: no red)."""
     sim = panel(key)
-    body = SETUP + f"""
-d = make({key!r})
+    body = SETUP + (ctor or f"d = make({key!r})\n") + """
 setup(d)
 live = defio_epd.attach(d, delay_ms=10000)
 d.fill(E.WHITE)
