@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 pytest.register_assert_rewrite("epd_harness")
-from epd_harness import image_diff, run, start_sim, visible_hex
+from epd_harness import TIME_SCALE, image_diff, run, start_sim, visible_hex
 
 from tools.panel_sim.controller_uc81xx import PANELS
 
@@ -24,7 +24,7 @@ def setup(d):
         d.begin()
 """
 
-DRAW = SETUP + """
+DRAW = """
 def draw(d, step):
     if step == 0:
         d.fill(E.WHITE)
@@ -41,13 +41,32 @@ def draw(d, step):
 """
 
 
+# On the MPS2 boards one defio instance tracks at most 56 pages of 1 KB: the 800x480 UC8179
+# (94 KB in two planes) gets attach()'s MemoryError there, so QEMU runs it at 400x240 (the
+# chip takes any resolution through TRES; the protocol is the same).
+QEMU_SIZES = {"uc8179": (400, 240)}
+
+
 @pytest.fixture
 def panel(tmp_path, pylib, target):
+    """start(key) -> (simulator, device prelude that sets the driver's size for `make`)."""
     servers = []
 
     def start(key):
-        servers.append(start_sim(tmp_path, key, target=target))
-        return servers[-1]
+        size = QEMU_SIZES.get(key) if target.name == "qemu" else None
+        controller = key
+        if size:
+            controller = PANELS[key](width=size[0], height=size[1], full_s=2.5 * TIME_SCALE,
+                                     partial_s=0.4 * TIME_SCALE, reset_s=0.002 * TIME_SCALE)
+        servers.append(start_sim(tmp_path, controller, target=target))
+        w, h = size or PANELS[key].size
+        prelude = SETUP + f"""
+if {key!r} not in DRIVERS:
+    _uc81xx()
+DRIVERS[{key!r}] = (DRIVERS[{key!r}][0], {w}, {h})
+W, H = {w}, {h}
+"""
+        return servers[-1], prelude
 
     yield start
     for s in servers:
@@ -56,8 +75,8 @@ def panel(tmp_path, pylib, target):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_attached_two_bursts_pixel_exact(mp, panel, key):
-    sim = panel(key)
-    body = DRAW + f"""
+    sim, prelude = panel(key)
+    body = prelude + DRAW + f"""
 d = make({key!r}); ref = make_ref({key!r})
 setup(d); setup(ref)
 live = defio_epd.attach(d, delay_ms=10000)
@@ -81,8 +100,8 @@ live.deinit()
 
 @pytest.mark.parametrize("key", KEYS)
 def test_plain_display_without_attach(mp, panel, key):
-    sim = panel(key)
-    body = DRAW + f"""
+    sim, prelude = panel(key)
+    body = prelude + DRAW + f"""
 d = make({key!r})
 setup(d)
 draw(d, 0); draw(d, 1)
@@ -99,7 +118,7 @@ report(planes(d))
 # UC8179 tri-colour: Adafruit_UC8179(..., tri_color=True) (panel setting KWR, other planes).
 TRI_UC8179 = """
 from adafruit_epd.uc8179 import Adafruit_UC8179
-d = Adafruit_UC8179(800, 480, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(board.EPD_DC),
+d = Adafruit_UC8179(W, H, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(board.EPD_DC),
                     sramcs_pin=None, rst_pin=pin(board.EPD_RESET), busy_pin=pin(board.EPD_BUSY),
                     tri_color=True)
 """
@@ -112,8 +131,8 @@ d = Adafruit_UC8179(800, 480, board.SPI(), cs_pin=pin(board.EPD_CS), dc_pin=pin(
     ids=["il0373", "il91874", "uc8253_tricolor", "uc8179_tri", "flex_mono", "uc8179_mono"])
 def test_image_uses_the_palette(mp, panel, key, colour, ctor):
     """Black and red rectangles in rotation 0: image() shows exactly them (mono: no red)."""
-    sim = panel(key)
-    body = SETUP + (ctor or f"d = make({key!r})\n") + """
+    sim, prelude = panel(key)
+    body = prelude + (ctor or f"d = make({key!r})\n") + """
 setup(d)
 live = defio_epd.attach(d, delay_ms=10000)
 d.fill(E.WHITE)
