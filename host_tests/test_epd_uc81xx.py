@@ -94,6 +94,7 @@ live.deinit()
     assert (stats["refreshes"], stats["full_refreshes"]) == (2, 2 if key in NO_PARTIAL else 1)
     assert c.errors == [] and sim.link_errors == []
     assert c.counters["deep_sleeps"] == 1
+    assert c.counters["commands_while_busy"] == 0  # every BUSY waited for
     # Only the changed rows go out the second time, with or without a partial window.
     assert c.counters["data_bytes"] < 2 * len(c.ram[0]) + 1500
 
@@ -215,3 +216,17 @@ def test_the_same_stream_is_accepted_where_the_chip_allows_it():
               (0, [0x13]), (1, b"\x55\x66"), (0, [0x12])])
     assert c.errors == [] and c.counters["partial_refreshes"] == 1
     assert c.visible[1][100 + 1:100 + 3] == b"\x55\x66"
+
+
+def test_uc8179_planes_follow_the_panel_setting_of_the_refresh():
+    c = _panel("uc8179")
+    whole = len(c.ram[0])
+    _feed(c, [(0, [0x00]), (1, [0x0F]), (0, [0x04]), (0, [0x10]), (1, b"\x80" + bytes(whole - 1)),
+              (0, [0x13]), (1, b"\x40" + bytes(whole - 1)), (0, [0x12])])
+    assert c.errors == []
+    c.hardware_reset()  # the panel setting goes back to its default; the image stays
+    px = c.image().load()
+    assert (px[0, 0], px[1, 0], px[2, 0]) == ((0, 0, 0), (255, 0, 0), (255, 255, 255))
+    _feed(c, [(0, [0x00]), (1, [0x1F]), (0, [0x04]), (0, [0x12])])  # KW: black/white only
+    px = c.image().load()
+    assert (px[0, 0], px[1, 0], px[2, 0]) == ((255, 255, 255), (0, 0, 0), (0, 0, 0))

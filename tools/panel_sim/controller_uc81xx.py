@@ -74,6 +74,7 @@ class UC81xx(Controller):
     key = "uc8151d"
     RAM_COMMANDS = _DTM
     busy_active_low = True
+    shown_psr = 0x1F  # the panel setting of the last refresh: what the visible planes mean
 
     def __init__(self, width=None, height=None, **kwargs):
         (self.name, _, self.ptl, self.pdtm, self.tres_len, self.black, self.colour,
@@ -101,8 +102,12 @@ class UC81xx(Controller):
     def planes(self):
         """(black, colour) as (plane, on bit); colour None on black/white panels."""
         if self.key == "uc8179":
-            return _UC8179_KW if self.psr & 0x10 else _UC8179_KWR
+            return _UC8179_KW if self.shown_psr & 0x10 else _UC8179_KWR
         return self.black, self.colour
+
+    def _show(self, kind, window):
+        self.shown_psr = self.psr  # a reset later does not change what the panel shows
+        super()._show(kind, window)
 
     # -- state ------------------------------------------------------------------------
     def _registers_reset(self):
@@ -115,7 +120,6 @@ class UC81xx(Controller):
         self.psr = 0x1F if self.key == "uc8179" else 0x0F
         self.addr = 0
         self.area = self.window
-        self.data_pos = None
 
     def _whole(self):
         return (0, 0, self.xbytes - 1, self.height - 1)
