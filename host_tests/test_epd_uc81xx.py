@@ -79,6 +79,7 @@ def test_attached_two_bursts_pixel_exact(mp, panel, key):
     body = prelude + DRAW + f"""
 d = make({key!r}); ref = make_ref({key!r})
 setup(d); setup(ref)
+d.rotation = ref.rotation = {KEYS.index(key) % 4}  # every rotation, over the chips
 live = defio_epd.attach(d, delay_ms=10000)
 for step in range(2):
     draw(d, step); draw(ref, step)
@@ -230,3 +231,37 @@ def test_uc8179_planes_follow_the_panel_setting_of_the_refresh():
     _feed(c, [(0, [0x00]), (1, [0x1F]), (0, [0x04]), (0, [0x12])])  # KW: black/white only
     px = c.image().load()
     assert (px[0, 0], px[1, 0], px[2, 0]) == ((255, 255, 255), (0, 0, 0), (0, 0, 0))
+
+
+F_POWER_LOSS = 1  # panel_link FAULT: the controller loses power (RAM garbage, image kept)
+
+
+@pytest.mark.parametrize("key", ["il91874", "uc8179", "uc8253_tricolor"])
+def test_power_loss_between_updates_gets_the_whole_image(mp, panel, key):
+    sim, prelude = panel(key)
+    body = prelude + f"""
+d = make({key!r}); ref = make_ref({key!r})
+setup(d); setup(ref)
+live = defio_epd.attach(d, delay_ms=10000)
+for x in (d, ref): x.fill(E.WHITE); x.text("before", 5, 5, E.BLACK); x.fill_rect(9, 60, 30, 9, E.RED)
+live.flush()
+panel_link.get().fault({F_POWER_LOSS}, 0)
+for x in (d, ref): x.pixel(3, 3, E.BLACK)
+errors = []
+def attempt():
+    try:
+        live.flush()
+        return True
+    except OSError as e:
+        errors.append(str(e))
+        return False
+wait_for(attempt, 20000)
+report(planes(ref), live.stats(), errors)
+"""
+    (expected, stats, errors), = run(mp, sim, body)[0]
+    c = sim.controller
+    assert not image_diff(c.visible, expected), image_diff(c.visible, expected)
+    assert not image_diff(c.ram, expected), image_diff(c.ram, expected)  # RAM refilled too
+    assert errors == [] and stats["panel_restarts"] == 1
+    assert [r["kind"] for r in sim.refresh_log] == ["full", "full"]
+    assert c.counters["power_losses"] == 1 and c.errors == []
