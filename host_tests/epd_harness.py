@@ -29,7 +29,7 @@ DRIVERS = {{"ssd1680": (Adafruit_SSD1680, 122, 250), "uc8151d": (Adafruit_UC8151
 def _uc81xx():  # the UC81xx family: imported on first use (QEMU's heap)
     from adafruit_epd import il0373, il0398, il91874, ek79686, uc8179, uc8253
     DRIVERS.update({{
-        "il0373": (il0373.Adafruit_IL0373, 152, 152),
+        "il0373": (il0373.Adafruit_IL0373, 104, 212),
         "il0373_213_flex_mono": (il0373.Adafruit_IL0373_213_Flex_Mono, 104, 212),
         "il0398": (il0398.Adafruit_IL0398, 400, 300),
         "il91874": (il91874.Adafruit_IL91874, 176, 264),

@@ -189,10 +189,10 @@ def test_protocol_the_chip_does_not_allow_is_an_error():
     assert any("outside the 128x296 panel" in e for e in c.errors), c.errors
     # A resolution that is not the panel's; a refresh with the power off; RAM past the end.
     c = _panel("il0373")
-    _feed(c, [(0, [0x61]), (1, [104, 0, 212]), (0, [0x12]),
+    _feed(c, [(0, [0x61]), (1, [152, 0, 152]), (0, [0x12]),
               (0, [0x10]), (1, b"\xff" * (len(c.ram[0]) + 1))])
     assert [e.split(" (")[0] for e in c.errors] == [
-        "resolution 104x212 sent to a 152x152 panel",
+        "resolution 152x152 sent to a 104x212 panel",
         "display refresh with the power off",
         "RAM write past the window end"]
     # PDTM rectangle not in whole bytes; data past its end.

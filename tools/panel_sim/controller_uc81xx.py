@@ -46,7 +46,7 @@ _K0, _R1 = (0, 0), (1, 0)  # Adafruit's default: both inverted (0 = black, 0 = r
 # key: name, default size, PTL format (8, 16 or None), PDTM/PDRF, TRES bytes (or None),
 # black, colour, extra command names.
 CHIPS = {
-    "il0373": ("IL0373", (152, 152), 8, False, 3, _K0, _R1, {}),
+    "il0373": ("IL0373", (104, 212), 8, False, 3, _K0, _R1, {}),
     "il0373_213_flex_mono": ("IL0373", (104, 212), 8, False, 3, (1, 0), None, {}),
     "il0398": ("IL0398", (400, 300), 16, False, 4, _K0, _R1, {}),
     "il91874": ("IL91874", (176, 264), None, True, 4, _K0, (1, 1), {0xF8: "vendor_f8"}),
