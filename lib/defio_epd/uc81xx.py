@@ -64,7 +64,11 @@ class _UC81xxOps(OpsBase):
                 self._release()
 
     def _driver_wait(self):
-        self.wait_busy("power up", _RESET_MS)
+        disp = self.display
+        if disp._busy is None:  # the driver's own pause (bounded: no pin to poll)
+            type(disp).busy_wait(disp)
+        else:
+            self.wait_busy("power up", _RESET_MS)
 
     def write_ram(self, plane, data):
         self.command(_DTM2 if plane else _DTM1)
