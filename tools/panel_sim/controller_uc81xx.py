@@ -19,8 +19,11 @@ What differs (the rows of CHIPS):
   against the panel's size when sent;
 - what the planes mean (as Adafruit's driver draws them: `set_black_buffer` /
   `set_color_buffer` and their inversion): which plane is black and which bit means black,
-  which plane is the colour (red) one and its "on" bit, or none (monochrome panels). The
-  UC8179 follows its panel setting (PSR 0x00 bit 4 KW/R: 1 = black/white only).
+  which plane is the colour (red) one and its "on" bit, or none (monochrome panels: the other
+  plane is not shown). The UC8179 follows its panel setting (PSR 0x00 bit 4 KW/R: 1 =
+  black/white only), as Adafruit_UC8179(tri_color=) sets it. Adafruit_UC8253_Mono and
+  _Tricolor choose their planes in begin(), not in the constructor: an app that does not
+  call begin() draws into the other planes, and the panel shows that, as a real one would.
 """
 
 from .controller_base import Controller
