@@ -46,13 +46,29 @@ DRIVERS = {{
     "ssd1683_grayscale4": (Adafruit_SSD1683_Grayscale4, 400, 300),
     "uc8151d": (Adafruit_UC8151D, 128, 296),
     "jd79661": (Adafruit_JD79661, 122, 250), "jd79667": (Adafruit_JD79667, 180, 384)}}
+def _uc81xx():  # the UC81xx family: imported on first use (QEMU's heap)
+    from adafruit_epd import il0373, il0398, il91874, ek79686, uc8179, uc8253
+    DRIVERS.update({{
+        "il0373": (il0373.Adafruit_IL0373, 104, 212),
+        "il0373_213_flex_mono": (il0373.Adafruit_IL0373_213_Flex_Mono, 104, 212),
+        "il0398": (il0398.Adafruit_IL0398, 400, 300),
+        "il91874": (il91874.Adafruit_IL91874, 176, 264),
+        "ek79686": (ek79686.Adafruit_EK79686, 176, 264),
+        "uc8179": (uc8179.Adafruit_UC8179, 800, 480),
+        "uc8253": (uc8253.Adafruit_UC8253, 240, 416),
+        "uc8253_mono": (uc8253.Adafruit_UC8253_Mono, 240, 416),
+        "uc8253_tricolor": (uc8253.Adafruit_UC8253_Tricolor, 240, 416)}})
 def make(kind="ssd1680"):
+    if kind not in DRIVERS:
+        _uc81xx()
     cls, w, h = DRIVERS[kind]
     return cls(w, h, board.SPI(), cs_pin=pin(board.EPD_CS),
         dc_pin=pin(board.EPD_DC), sramcs_pin=None, rst_pin=pin(board.EPD_RESET),
         busy_pin=pin(board.EPD_BUSY))
 def make_ref(kind="ssd1680"):
     # Same driver on unwired pins and no reset/busy: draws into plain bytearrays only.
+    if kind not in DRIVERS:
+        _uc81xx()
     cls, w, h = DRIVERS[kind]
     return cls(w, h, board.SPI(), cs_pin=pin(board.D11),
         dc_pin=pin(board.D12), sramcs_pin=None, rst_pin=None, busy_pin=None)

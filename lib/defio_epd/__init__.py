@@ -40,9 +40,19 @@ _DRIVERS = {
     "Adafruit_SSD1681_Grayscale4": ("ssd1680", "SSD1680Ops"),
     "Adafruit_SSD1683": ("ssd1680", "SSD1680Ops"),
     "Adafruit_SSD1683_Grayscale4": ("ssd1680", "SSD1680Ops"),
-    "Adafruit_UC8151D": ("uc8151d", "UC8151DOps"),
     "Adafruit_JD79661": ("jd79", "JD79661Ops"),
     "Adafruit_JD79667": ("jd79", "JD79667Ops"),
+    # The UC81xx family (uc81xx.py); the variants' own set-up is their power_up().
+    "Adafruit_IL0373": ("uc81xx", "IL0373Ops"),
+    "Adafruit_IL0373_213_Flex_Mono": ("uc81xx", "IL0373Ops"),
+    "Adafruit_IL0398": ("uc81xx", "IL0398Ops"),
+    "Adafruit_IL91874": ("uc81xx", "IL91874Ops"),
+    "Adafruit_EK79686": ("uc81xx", "EK79686Ops"),
+    "Adafruit_UC8151D": ("uc81xx", "UC8151DOps"),
+    "Adafruit_UC8179": ("uc81xx", "UC8179Ops"),
+    "Adafruit_UC8253": ("uc81xx", "UC8253Ops"),
+    "Adafruit_UC8253_Mono": ("uc81xx", "UC8253Ops"),
+    "Adafruit_UC8253_Tricolor": ("uc81xx", "UC8253Ops"),
 }
 SUPPORTED = tuple(sorted(_DRIVERS))
 

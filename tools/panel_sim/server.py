@@ -24,7 +24,7 @@ import zlib
 from . import controller_ssd1680 as ssd
 from . import protocol as P
 from .controller_jd79 import JD79661, JD79667
-from .controller_uc8151d import UC8151D
+from .controller_uc81xx import PANELS as UC81XX_PANELS
 
 CONTROLLERS = {
     "ssd1608": ssd.SSD1608, "ssd1675": ssd.SSD1675, "ssd1675b": ssd.SSD1675B,
@@ -32,9 +32,9 @@ CONTROLLERS = {
     "ssd1680_grayscale4": ssd.SSD1680Gray4, "ssd1681": ssd.SSD1681,
     "ssd1681_grayscale4": ssd.SSD1681Gray4, "ssd1683": ssd.SSD1683,
     "ssd1683_grayscale4": ssd.SSD1683Gray4,
-    "uc8151d": UC8151D,
     "jd79661": JD79661, "jd79667": JD79667,
 }
+CONTROLLERS.update(UC81XX_PANELS)  # il0373 ... uc8253_tricolor: the UC81xx family
 
 DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
 CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
