@@ -84,6 +84,7 @@ $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 # The demo (or APP=path/to/app.py) on the board with the simulated panel, its output live:
 # build/runs/<time>-<pid>/, linked as build/run when good (panel.png, panel.json, output.txt).
 # TIMEOUT=seconds stops the app (default 600). BOARD and APP are checked before any build.
+# PANEL=key[:WIDTHxHEIGHT] picks the simulated panel; without it, the app's driver constructor.
 RUN_BOARDS := unix qemu $(QEMU_BOARDS)
 ifneq ($(filter run repl firmware bench,$(MAKECMDGOALS)),)
 ifeq ($(filter $(BOARD),$(RUN_BOARDS)),)
@@ -100,7 +101,7 @@ endif
 RUN_DEPS := $(if $(filter unix,$(BOARD)),$(UNIX_FW),$(FIRMWARE)) $(PYLIB)
 run: $(RUN_DEPS)
 	@$(PYTHON) -m tools.run --board $(BOARD) $(if $(APP),--app $(abspath $(APP))) \
-		$(if $(TIMEOUT),--timeout $(TIMEOUT))
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(PANEL),--panel $(PANEL))
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
