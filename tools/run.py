@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from tools.boards import BoardError, check_board, make_board
+from tools.boards import BoardError, Result, check_board, make_board
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -110,8 +110,16 @@ def run_once(board, src, out, args, controller="ssd1680", label="app"):
     res = None
     try:
         say(f"running {label}")
-        res = board.run(src + EPILOGUE, timeout=args.timeout,
-                        env={"DEFIO_PANEL": server.address}, on_output=live)
+        stop_after = getattr(args, "stop_after", None)
+        try:
+            res = board.run(src + EPILOGUE, timeout=stop_after or args.timeout,
+                            env={"DEFIO_PANEL": server.address}, on_output=live)
+        except subprocess.TimeoutExpired:
+            if not stop_after:
+                raise
+            # An app that runs on (an endless loop): stopped as asked, a planned end.
+            say(f"stopped {label} after {stop_after:g} s, as asked (--stop-after)")
+            res = Result("".join(live.text), "", 0)
         live.close()
         if board.panel_connect is None:
             server.wait_disconnected()
@@ -216,6 +224,9 @@ def parse(argv):
     ap.add_argument("--panel", default=None,
                     help="KEY[:WIDTHxHEIGHT], a key of the simulator's CONTROLLERS (default: "
                     "detected from the app's driver constructor; the demo: ssd1680)")
+    ap.add_argument("--stop-after", type=float, default=None,
+                    help="stop the app after S seconds and take that as its end (exit 0): "
+                    "an app with an endless loop")
     ap.add_argument("--png-each", action="store_true",
                     help="also write refresh-NNNN.png after every refresh")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive comparison run")
