@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
+#   make examples                        Adafruit's examples, unmodified, on both targets
 #   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
 #   make firmware BOARD=RPI_PICO | RPI_PICO2   firmware.uf2 from MicroPython's own rp2 port
@@ -45,6 +46,7 @@ PORT_SRC := $(wildcard $(TOP)/firmware/port/* $(TOP)/firmware/port/modules/*)
 LIB_SRC := $(shell find $(TOP)/lib -name '*.py')
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
+	examples \
 	distclean soak
 
 all: unix
@@ -105,7 +107,13 @@ run: $(RUN_DEPS)
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
-test: lint test-upstream test-firmware test-host test-rp2
+test: lint test-upstream test-firmware test-host test-rp2 examples
+
+# Adafruit's own examples (the pinned sdist from PyPI, into build/examples/), unmodified, on
+# the firmware in QEMU and on the Unix port, pixel-exact against a plain-buffer reference,
+# with and without defio_epd.attach: a table (tools/examples/__main__.py).
+examples: $(UNIX_FW) $(BUILD)/MPS2_AN385/firmware.elf $(PYLIB)
+	$(PYTHON) -m tools.examples --boards unix,MPS2_AN385
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .

@@ -193,8 +193,8 @@ def choose_panel(args):
             found = detect(pathlib.Path(args.app).read_text(), args.app)
         except DetectError as e:
             if given is None:
-                raise RunError(f"cannot tell the panel from the app's constructor ({e}); "
-                               "give PANEL=key[:WIDTHxHEIGHT]") from None
+                say(f"cannot tell the panel from the app's constructor ({e}); "
+                    "simulating ssd1680 with the board's wiring (PANEL=key[:WxH] picks one)")
             found = None
         if found is not None:
             args.wiring = dict(DEFAULT_WIRING, **found.wiring())
