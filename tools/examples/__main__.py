@@ -48,7 +48,7 @@ STOP_AFTER = 6.0   # seconds an endless-loop example runs
 TIMEOUT = 120.0    # seconds any other example may run
 REF = "@@ref "
 
-# Out of scope: (regex over the source, reason). The first match wins.
+# Out of scope: (regex over the source, reason); every match is named.
 OUT_OF_SCOPE = [
     (r"^\s*(from PIL|import PIL)", "needs Pillow (CPython/Blinka only)"),
     (r"board\.(CE0|CE1|D17|D22|D25|D27)\b", "Raspberry Pi pins (Linux SPI, a bonnet)"),
@@ -88,17 +88,22 @@ def fetch_examples():
             raise SystemExit("examples: pip download failed: " +
                              (r.stderr.strip().splitlines() or ["?"])[-1])
     with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(f"{name}/examples/")]
-        tar.extractall(BUILD, members=members, filter="data")
+        for m in tar.getmembers():  # the examples' regular files only, nothing outside
+            if (m.isfile() and m.name.startswith(f"{name}/examples/")
+                    and ".." not in pathlib.PurePosixPath(m.name).parts):
+                dest = BUILD / m.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(tar.extractfile(m).read())
     return folder
 
 
 def classify(path):
     """(in_scope, reason, AppPanel or None)."""
     src = path.read_text()
-    for pattern, reason in OUT_OF_SCOPE:
-        if re.search(pattern, src, re.MULTILINE):
-            return False, reason, None
+    reasons = [reason for pattern, reason in OUT_OF_SCOPE
+               if re.search(pattern, src, re.MULTILINE)]
+    if reasons:
+        return False, "; ".join(reasons), None
     try:
         return True, "", detect(src, path.name)
     except DetectError as e:
@@ -168,6 +173,8 @@ _m.{cls}.__init__ = _init
 def _capture(self):
     fb_b, fb_c = self._blackframebuf, self._colorframebuf
     gray = {gray}
+    if {quad}:
+        raise NotImplementedError("no reference decoder for quad-colour buffers")
     mono = fb_b is fb_c
     w, h = self.width, self.height
     out = bytearray(w * h)
@@ -210,7 +217,8 @@ def reference(path, panel, stop_after):
     (fake / "digitalio.py").write_text(FAKE_DIGITALIO)
     (fake / "busio.py").write_text(FAKE_BUSIO)
     src = REF_PROLOGUE.format(module=driver_module(panel.driver), cls=panel.driver,
-                              mark=REF, gray="Grayscale4" in panel.driver) + path.read_text()
+                              mark=REF, gray="Grayscale4" in panel.driver,
+                              quad=panel.driver.startswith("Adafruit_JD7966")) + path.read_text()
     env = dict(os.environ, MICROPYPATH=":".join(map(str, (fake, ROOT / "lib", PYLIB,
                                                              MPY_EXTMOD))))
     try:
