@@ -13,6 +13,9 @@ picture. `make run [APP=app.py] [BOARD=...] [TIMEOUT=s]` calls this:
   the app raised (its traceback is the last thing printed) or the panel saw errors; 2 for a
   wrong APP or BOARD (one line, before anything boots); 124 when `--timeout` stopped it;
   130 on Ctrl-C (QEMU and the simulator stopped, one line said).
+- The simulated panel: `--panel KEY[:WxH]` (PANEL=), else the driver the app constructs, its
+  size, pins and rotation (tools/examples/detect.py); panel.png is in the app's rotation.
+  `--stop-after S` ends an app that runs on (an endless loop) after S seconds, exit 0.
 - Without --app it runs examples/epd_demo.py twice: with defio_epd, then the naive way
   (display() after every change) through a second simulator, and compares.
 """
