@@ -106,8 +106,8 @@ def classify(path):
         return False, "; ".join(reasons), None
     try:
         return True, "", detect(src, path.name)
-    except DetectError as e:
-        return False, f"cannot tell its panel: {e}", None
+    except DetectError as e:  # in scope all the same: a failure to look at, not a skip
+        return True, f"cannot tell its panel: {e}", None
 
 
 def endless(src):
@@ -345,7 +345,7 @@ def print_table(rows, out_rows, boards):
         plain = [row.get(f"{b}-plain") for b in boards]
         att = [row.get(f"{b}-attach") for b in boards]
         allv = [v for v in plain + att if v]
-        exact = "yes" if allv and all(v["exact"] for v in allv) else "NO"
+        exact = ("yes" if all(v["exact"] for v in allv) else "NO") if allv else "-"
         first = plain[0] or {}
         firsta = att[0] or {}
         print(f"{row['example']:42} {row['driver']:30} " + " ".join(cells) +
@@ -379,9 +379,11 @@ def main(argv=None):
             ok, reason, panel = classify(path)
             if not ok:
                 out_rows.append((path.name, reason))
-                continue
-            pending.append(outer.submit(check_example, path, panel, boards, pool))
-        rows = [f.result() for f in pending]
+            elif panel is None:
+                pending.append({"example": path.name, "driver": "?", "problems": [reason]})
+            else:
+                pending.append(outer.submit(check_example, path, panel, boards, pool))
+        rows = [p if isinstance(p, dict) else p.result() for p in pending]
     print_table(rows, out_rows, boards)
     (BUILD / "results.json").write_text(json.dumps({"rows": rows, "out_of_scope": out_rows},
                                                    indent=1, default=str) + "\n")
