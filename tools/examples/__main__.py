@@ -66,7 +66,8 @@ def pinned_version():
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         if line.startswith("adafruit-circuitpython-epd=="):
             return line.split("==", 1)[1].strip()
-    raise SystemExit("examples: requirements.txt pins no adafruit-circuitpython-epd")
+    say("requirements.txt pins no adafruit-circuitpython-epd")
+    raise SystemExit(2)
 
 
 def fetch_examples():
@@ -85,8 +86,8 @@ def fetch_examples():
                             f"adafruit-circuitpython-epd=={version}"],
                            capture_output=True, text=True, timeout=300, check=False)
         if r.returncode or not sdist.exists():
-            raise SystemExit("examples: pip download failed: " +
-                             (r.stderr.strip().splitlines() or ["?"])[-1])
+            say("pip download failed: " + (r.stderr.strip().splitlines() or ["?"])[-1])
+            raise SystemExit(2)
     with tarfile.open(sdist) as tar:
         for m in tar.getmembers():  # the examples' regular files only, nothing outside
             if (m.isfile() and m.name.startswith(f"{name}/examples/")
