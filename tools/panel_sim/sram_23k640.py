@@ -11,7 +11,10 @@ power-on the mode is byte and the array holds garbage (here: a fixed pattern).
 While a READ runs, each byte clocked in (MOSI, ignored) clocks one out (MISO): `transfer`
 returns them. The chip select's rising edge ends the instruction (`deselect`). `errors`
 lists protocol errors (unknown instruction, a data byte in byte mode past the first, a
-reserved mode) with their stream offsets; the server summarises them.
+reserved mode) with their stream offsets; the server summarises them. A sequential READ or
+WRITE that runs past the end of the array wraps to address 0 as the chip does, and is
+noted as an error too (once per instruction): the app's buffers need more than the 8 KiB
+this chip has (a 128x296 tri-colour display needs 9472 bytes), and what it shows is garbage.
 """
 
 READ, WRITE, RDSR, WRSR = 0x03, 0x02, 0x05, 0x01
@@ -35,6 +38,8 @@ class SRAM23K640:
         self._addr_bytes = []
         self._addr = 0
         self._data = 0  # data bytes of this instruction so far
+        self._wrapped = False  # this instruction ran past the end of the array (noted)
+        self._past_end = False  # the address counter wrapped in this instruction
 
     @property
     def mode(self):
@@ -46,6 +51,7 @@ class SRAM23K640:
         self._cmd = None
         self._addr_bytes = []
         self._data = 0
+        self._wrapped = self._past_end = False
 
     def deselect(self):
         self._state = None
@@ -56,6 +62,8 @@ class SRAM23K640:
     def _next_addr(self):
         if self.mode == MODE_PAGE:
             return (self._addr & ~(PAGE - 1)) | ((self._addr + 1) & (PAGE - 1))
+        if self._addr + 1 == self.size:
+            self._past_end = True  # an error if a byte is read or written there
         return (self._addr + 1) % self.size
 
     def transfer(self, mosi, pos=0):
@@ -100,6 +108,10 @@ class SRAM23K640:
             if self._data == 2:
                 self._error(f"23K640: {NAMES[self._cmd]} past one byte in byte mode", pos)
             return 0
+        if self._past_end and not self._wrapped:
+            self._wrapped = True
+            self._error(f"23K640: sequential {NAMES[self._cmd]} ran past the end of the "
+                        f"{self.size // 1024} KiB array (wrapped to 0)", pos)
         addr = self._addr
         self._addr = self._next_addr()
         if self._cmd == READ:
