@@ -113,7 +113,7 @@ test: lint test-upstream test-firmware test-host test-rp2 examples
 # the firmware in QEMU and on the Unix port, pixel-exact against a plain-buffer reference,
 # with and without defio_epd.attach: a table (tools/examples/__main__.py).
 examples: $(UNIX_FW) $(BUILD)/MPS2_AN385/firmware.elf $(PYLIB)
-	$(PYTHON) -m tools.examples --boards unix,MPS2_AN385
+	$(PYTHON) -m tools.examples --boards MPS2_AN385,unix
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .

@@ -308,9 +308,10 @@ display = Adafruit_XYZ9(100, 100, None, cs_pin=None, dc_pin=None, sramcs_pin=Non
 def test_acceptance_script_on_a_folder(tmp_path, target, request):
     board = "unix" if target.name == "unix" else request.config.getoption("--board")
     write_examples(tmp_path / "ex")
+    out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "tools.examples", "--boards", board,
-                        "--examples", str(tmp_path / "ex")], cwd=ROOT, capture_output=True,
-                       text=True, timeout=600, check=False)
+                        "--examples", str(tmp_path / "ex"), "--out", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600, check=False)
     lines = r.stdout.splitlines()
     row = {line.split()[0]: line for line in lines if line and not line.startswith(" ")}
     assert r.returncode == 1, r.stdout + r.stderr          # the unknown panel fails, alone
@@ -322,11 +323,11 @@ def test_acceptance_script_on_a_folder(tmp_path, target, request):
     assert "FAIL cannot tell its panel: two_drivers.py: constructs more than one driver" in \
         r.stdout
     assert len([x for x in lines if "FAIL" in x]) == 2, r.stdout
-    results = json.loads((ROOT / "build" / "examples" / "results.json").read_text())
+    results = json.loads((out / "results.json").read_text())
     loop = next(x for x in results["rows"] if x["example"] == "loop_ssd1680.py")
     assert loop["bound"] == "6 s" and loop["bursts"] == 2
     assert loop[f"{board}-attach"]["refreshes"] <= 2 and loop[f"{board}-plain"]["refreshes"] == 2
-    png = ROOT / "build" / "examples" / "runs" / "loop_ssd1680" / f"{board}-plain" / "panel.png"
+    png = out / "runs" / "loop_ssd1680" / f"{board}-plain" / "panel.png"
     assert Image.open(png).size == (250, 122)              # the app's rotation (3)
     saved = json.loads(png.with_name("panel.json").read_text())["simulator"]
     assert (saved["panel"], saved["native_size"], saved["rotation"]) == ("ssd1680", [122, 250], 3)

@@ -1,6 +1,7 @@
 """Acceptance: Adafruit's own adafruit_epd examples, unmodified, on our boards, pixel-exact.
 
-    .venv/bin/python -m tools.examples [--boards unix,MPS2_AN385] [--only NAME] [--jobs 2]
+    .venv/bin/python -m tools.examples [--boards MPS2_AN385,unix] [--only NAME] [--jobs 2]
+                                       [--examples DIR] [--out DIR]
 
 1. The sdist of the pinned adafruit-circuitpython-epd (requirements.txt) comes from PyPI into
    build/examples/ (`pip download --no-binary :all: --no-deps`), once.
@@ -283,7 +284,7 @@ def same_image(png, ref):
     return img.size == ref.size and ImageChops.difference(img, ref).getbbox() is None
 
 
-def check_example(path, panel, boards, jobs_pool):
+def check_example(path, panel, boards, jobs_pool, out_root=BUILD):
     from tools.panel_sim.server import CONTROLLERS
 
     name = path.stem
@@ -304,14 +305,14 @@ def check_example(path, panel, boards, jobs_pool):
     sram = panel.pins.get("sram") is not None
     variants = [("plain", path)]
     if not sram:
-        derived = BUILD / "attach" / path.name
+        derived = out_root / "attach" / path.name
         derived.parent.mkdir(parents=True, exist_ok=True)
         derived.write_text(with_attach(src, path.name))
         variants.append(("attach", derived))
     futures = {}
     for variant, app in variants:
         for board in boards:
-            out_dir = BUILD / "runs" / name / f"{board}-{variant}"
+            out_dir = out_root / "runs" / name / f"{board}-{variant}"
             futures[(variant, board)] = (out_dir, jobs_pool.submit(
                 run_app, app, board, out_dir, stop_after))
     for (variant, board), (out_dir, fut) in futures.items():
@@ -337,7 +338,7 @@ def check_example(path, panel, boards, jobs_pool):
 def print_table(rows, out_rows, boards):
     head = f"{'example':42} {'driver':30} " + " ".join(f"{b[:10]:>10}" for b in boards) + \
         f" {'exact':>5} {'bytes':>7} {'refr':>4} {'bytes+at':>8} {'refr+at':>7} {'bursts':>6}"
-    print(head)
+    print(head + f"   (bytes, refreshes: {boards[0]}; +at: with attach)")
     for row in rows:
         cells = []
         for b in boards:
@@ -361,7 +362,10 @@ def print_table(rows, out_rows, boards):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="examples", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--boards", default="unix,MPS2_AN385")
+    ap.add_argument("--boards", default="MPS2_AN385,unix",
+                    help="the table's bytes and refreshes are the first board's")
+    ap.add_argument("--out", default=str(BUILD),
+                    help="where the runs, derived copies and results.json go")
     ap.add_argument("--only", default=None, help="run only examples whose name has this")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once (default 2)")
     ap.add_argument("--examples", default=None,
@@ -370,6 +374,8 @@ def main(argv=None):
     boards = [b.strip() for b in args.boards.split(",") if b.strip()]
     t0 = time.monotonic()
     folder = pathlib.Path(args.examples) if args.examples else fetch_examples()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rows, out_rows = [], []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as outer:
@@ -383,10 +389,10 @@ def main(argv=None):
             elif panel is None:
                 pending.append({"example": path.name, "driver": "?", "problems": [reason]})
             else:
-                pending.append(outer.submit(check_example, path, panel, boards, pool))
+                pending.append(outer.submit(check_example, path, panel, boards, pool, out))
         rows = [p if isinstance(p, dict) else p.result() for p in pending]
     print_table(rows, out_rows, boards)
-    (BUILD / "results.json").write_text(json.dumps({"rows": rows, "out_of_scope": out_rows},
+    (out / "results.json").write_text(json.dumps({"rows": rows, "out_of_scope": out_rows},
                                                    indent=1, default=str) + "\n")
     failed = [r for r in rows if r["problems"]]
     say(f"{len(rows)} in scope, {len(out_rows)} out of scope, {len(failed)} failed, "
