@@ -349,3 +349,27 @@ def test_attach_is_one_line_after_the_construction():
     out = examples.with_attach(src, "a.py")
     assert out.splitlines()[4] == "import defio_epd; defio_epd.attach(d)  # inserted"
     assert out.replace(out.splitlines()[4] + "\n", "") == src
+
+
+def test_the_simulator_logs_the_first_few_errors_of_a_kind_and_counts_the_rest(tmp_path):
+    import socket
+
+    from tools.panel_sim import PanelServer
+    from tools.panel_sim import protocol as P
+
+    logged = []
+    server = PanelServer(out=tmp_path, log=logged.append).start()
+    try:
+        host, port = server.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"".join(P.encode(0x40 + i) for i in range(10)))
+        server.wait_disconnected()
+    finally:
+        server.stop()
+    assert len(server.link_errors) == 10
+    assert logged[:3] == server.link_errors[:3] and len(logged) == 4
+    assert logged[3] == "(more of this kind are only counted: unknown frame type #)"
+    saved = json.loads((tmp_path / "panel.json").read_text())
+    assert saved["error_count"] == 10 and len(saved["link_errors"]) == FIRST_FEW
+    assert saved["error_summary"] == {"unknown frame type #": {
+        "count": 10, "first": server.link_errors[:FIRST_FEW]}}

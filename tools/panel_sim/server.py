@@ -52,13 +52,6 @@ def summarise_errors(errors, few=FIRST_FEW):
     return out
 
 
-def errors_line(errors):
-    """One line for a list of protocol errors: count, kinds, the first one."""
-    kinds = summarise_errors(errors)
-    return (f"{len(errors)} protocol error(s) of {len(kinds)} kind(s); first: {errors[0]}"
-            if errors else "no protocol errors")
-
-
 # display.rotation -> the turn that takes the rotation-0 picture to the app's (adafruit_framebuf:
 # rotation 1 draws logical (x, y) at native (width - 1 - y, x): a quarter turn anticlockwise).
 ROTATE = {1: "ROTATE_90", 2: "ROTATE_180", 3: "ROTATE_270"}
@@ -111,6 +104,7 @@ class PanelServer:
         self.log = log or (lambda msg: print(f"panel_sim: {msg}", file=sys.stderr, flush=True))
         self.levels = {}
         self.link_errors = []
+        self._link_kinds = {}  # kind -> link errors of that kind so far (the log shows a few)
         self.frames = 0
         self.connections = 0
         self.sessions_done = 0
@@ -283,11 +277,12 @@ class PanelServer:
 
     def _link_error(self, msg):
         self.link_errors.append(msg)
-        seen = sum(1 for m in self.link_errors if error_kind(m) == error_kind(msg))
+        kind = error_kind(msg)
+        seen = self._link_kinds[kind] = self._link_kinds.get(kind, 0) + 1
         if seen <= FIRST_FEW:
             self.log(msg)
         elif seen == FIRST_FEW + 1:
-            self.log(f"(more of this kind are only counted: {error_kind(msg)})")
+            self.log(f"(more of this kind are only counted: {kind})")
 
     def _handle(self, ftype, payload, pos):
         with self._lock:
