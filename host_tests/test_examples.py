@@ -7,6 +7,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import pytest
 from epd_harness import EPILOGUE, pylib, start_sim  # noqa: F401 (fixture)
@@ -363,7 +364,9 @@ def test_the_simulator_logs_the_first_few_errors_of_a_kind_and_counts_the_rest(t
         host, port = server.address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=5) as s:
             s.sendall(b"".join(P.encode(0x40 + i) for i in range(10)))
-        server.wait_disconnected()
+            deadline = time.monotonic() + 10
+            while server.frames < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         server.stop()
     assert len(server.link_errors) == 10
