@@ -198,9 +198,9 @@ print(type(a).__name__, round(b - a, 1), type(n).__name__, n >= int(b * 1e9) - 1
       round(c - b, 1), time.ticks_ms() >= 0, callable(time.sleep_ms))
 """)
     words = out.split()
-    assert words[0] == "float" and 0.3 <= float(words[1]) <= 0.6, out
+    assert words[0] == "float" and 0.3 <= float(words[1]) <= 1.5, out  # loaded machines
     assert words[2] == "int" and words[3] == "True", out
-    assert 1.0 <= float(words[4]) <= 1.3 and words[5:] == ["True", "True"], out
+    assert 1.0 <= float(words[4]) <= 2.0 and words[5:] == ["True", "True"], out
 
 
 SRAM_APP = """
