@@ -346,10 +346,13 @@ def test_the_pixel_comparison_sees_one_pixel(tmp_path):
 
 
 def test_attach_is_one_line_after_the_construction():
-    src = "import x\nd = Adafruit_SSD1680(\n    1,\n    2)\nd.rotation = 1\n"
+    src = ("from adafruit_epd.ssd1680 import Adafruit_SSD1680 as S\nclass W(S):\n    pass\n"
+           "d = W(\n    1,\n    2)\nd.rotation = 1\n")
     out = examples.with_attach(src, "a.py")
-    assert out.splitlines()[4] == "import defio_epd; defio_epd.attach(d)  # inserted"
-    assert out.replace(out.splitlines()[4] + "\n", "") == src
+    assert out.splitlines()[6] == "import defio_epd; defio_epd.attach(d)  # inserted"
+    assert out.replace(out.splitlines()[6] + "\n", "") == src
+    with pytest.raises(DetectError, match="module-level"):
+        examples.with_attach(src.replace("d = W(", "def f():\n    d = W("), "a.py")
 
 
 def test_the_simulator_logs_the_first_few_errors_of_a_kind_and_counts_the_rest(tmp_path):

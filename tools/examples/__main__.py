@@ -244,17 +244,14 @@ def reference(path, panel, stop_after):
 # -- the runs ---------------------------------------------------------------------------------
 def with_attach(src, name):
     """The app with `import defio_epd; defio_epd.attach(<display>)` after its construction."""
-    tree = ast.parse(src)
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                and isinstance(node.targets[0], ast.Name)
-                and re.match(r"(Adafruit_|Wing)", ast.unparse(node.value.func))):
-            lines = src.splitlines(keepends=True)
-            target = node.targets[0].id
-            lines.insert(node.end_lineno,
-                         f"import defio_epd; defio_epd.attach({target})  # inserted\n")
-            return "".join(lines)
-    raise DetectError(f"{name}: no `name = Driver(...)` statement to attach after")
+    panel = detect(src, name)
+    if panel.end_line is None:
+        raise DetectError(f"{name}: the display is not built by a module-level "
+                          "`name = Driver(...)` statement to attach after")
+    lines = src.splitlines(keepends=True)
+    lines.insert(panel.end_line,
+                 f"import defio_epd; defio_epd.attach({panel.target})  # inserted\n")
+    return "".join(lines)
 
 
 def run_app(app, board, out, stop_after):
@@ -307,8 +304,11 @@ def check_example(path, panel, boards, jobs_pool, out_root=BUILD):
     if not sram:
         derived = out_root / "attach" / path.name
         derived.parent.mkdir(parents=True, exist_ok=True)
-        derived.write_text(with_attach(src, path.name))
-        variants.append(("attach", derived))
+        try:
+            derived.write_text(with_attach(src, path.name))
+            variants.append(("attach", derived))
+        except DetectError as e:
+            row["problems"].append(f"attach: {e}")
     futures = {}
     for variant, app in variants:
         for board in boards:

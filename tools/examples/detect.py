@@ -32,6 +32,8 @@ class AppPanel:
     size: tuple | None       # (width, height) as passed to the constructor
     pins: dict               # signal -> board pin name, or None (not connected)
     rotation: int            # the app's display.rotation (0 when it sets none)
+    target: str | None = None  # the name the display is assigned to (display = ...)
+    end_line: int | None = None  # the last line of that statement (module level only)
 
     def wiring(self, board_pins=None):
         """The simulator's wiring: signal -> link pin number (unconnected: unused numbers)."""
@@ -139,7 +141,7 @@ def detect(source, filename="app"):
             raise DetectError(f"{filename}: board.{name} ({signal}) is not a pin of the "
                               "simulated board")
     rotation = 0
-    target = _target_of(tree, call)
+    target, end_line = _target_of(tree, call)
     for node in ast.walk(tree):
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Attribute)
@@ -149,16 +151,18 @@ def detect(source, filename="app"):
                 and _const_int(node.value) is not None):
             rotation = _const_int(node.value) % 4
     cls = drivers[call.func.id]
-    return AppPanel(cls, cls[len("Adafruit_"):].lower(), size, pins, rotation)
+    return AppPanel(cls, cls[len("Adafruit_"):].lower(), size, pins, rotation, target,
+                    end_line)
 
 
 def _target_of(tree, call):
-    """The name the driver is assigned to (display = Adafruit_...(...)), if any."""
+    """(name, last line) of `name = Driver(...)`: the line only for a module-level statement."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and node.value is call and isinstance(
                 node.targets[0], ast.Name):
-            return node.targets[0].id
-    return None
+            top = node in tree.body
+            return node.targets[0].id, node.end_lineno if top else None
+    return None, None
 
 
 def parse_panel(text):
