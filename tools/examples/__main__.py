@@ -226,7 +226,7 @@ def reference(path, panel, stop_after):
     try:
         r = subprocess.run([str(UNIX), "-c", src], env=env, cwd=PYLIB, capture_output=True,
                            text=True, timeout=stop_after or TIMEOUT, check=False)
-        out, code = r.stdout, r.returncode
+        out, code = r.stdout + (r.stderr if r.returncode else ""), r.returncode
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         code = 0 if stop_after else 124
@@ -295,8 +295,8 @@ def check_example(path, panel, boards, jobs_pool, out_root=BUILD):
     row["bound"] = f"{stop_after:g} s" if stop_after else "ends"
     refs, code, out = reference(path, panel, stop_after)
     if code or not refs:
-        row["problems"].append(f"reference: exit {code}, {len(refs)} captures: "
-                               f"{out.strip().splitlines()[-1:] }")
+        last = (out.strip().splitlines() or ["no output"])[-1][:200]
+        row["problems"].append(f"reference: exit {code}, {len(refs)} captures; {last}")
         return row
     row["bursts"] = len(refs)
     sram = panel.pins.get("sram") is not None
