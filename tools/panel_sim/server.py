@@ -3,7 +3,9 @@
 `-serial tcp:...,server=on`).
 
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
-EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7). Connections are served
+EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7, and sram=6, the chip select
+of the FeatherWing's SPI SRAM, a 23K640 that shares the bus: sram_23k640.py; XFER frames get
+its MISO bytes back). Connections are served
 one after another; the panel (its RAM and image) outlives them, as a wired panel would, but
 each new connection and each HELLO starts a new epoch (frames may have been lost between).
 
@@ -11,6 +13,11 @@ Every reply carries the epoch and the count of frames received since the HELLO
 (protocol.reply). Fault injection, from the device (FAULT frames: the soak) or from a test
 (`inject`): power loss, a replaced panel, dropped or corrupt frames and replies, stuck BUSY,
 a dropped connection. MARK frames log what the panel shows against what the device expects.
+
+Outputs: panel.png in the app's orientation (`rotation`, the app's display.rotation; the
+controller renders its rotation-0 frame) and panel.json (counters, `panel` key, `native_size`,
+`rotation`, and protocol errors summarised: `error_count`, `error_summary` per kind with the
+first few; the log shows the first few link errors of each kind, the rest are counted).
 """
 
 import json
