@@ -32,7 +32,6 @@ import zlib
 from . import protocol as P
 from .controller_ssd1680 import SSD1680
 from .controller_uc8151d import UC8151D
-from .sram_23k640 import SRAM23K640
 
 CONTROLLERS = {"ssd1680": SSD1680, "uc8151d": UC8151D}
 
@@ -101,6 +100,8 @@ class PanelServer:
                 **kwargs)
         self.controller = controller
         self.controller.on_refresh = self._refreshed
+        from .sram_23k640 import SRAM23K640  # (here: the imports above are the panels' rows)
+
         self.sram = SRAM23K640()
         self.rotation = rotation % 4
         self.panel_key = panel_key or next(
