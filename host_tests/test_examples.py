@@ -10,7 +10,9 @@ import sys
 import time
 
 import pytest
-from epd_harness import EPILOGUE, pylib, start_sim  # noqa: F401 (fixture)
+
+pytest.register_assert_rewrite("epd_harness")
+from epd_harness import EPILOGUE, start_sim
 from PIL import Image
 
 from tools.examples import __main__ as examples
@@ -18,6 +20,7 @@ from tools.examples.detect import DetectError, board_pin_numbers, detect, parse_
 from tools.panel_sim import sram_23k640 as S
 from tools.panel_sim.server import FIRST_FEW, error_kind, summarise_errors
 
+pytest_plugins = ("epd_harness",)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -149,7 +152,7 @@ def test_panel_argument():
 
 # -- on the target: pins, monotonic, the SRAM through the link -----------------------------------
 @pytest.fixture
-def sim_here(tmp_path, pylib, target):  # noqa: F811
+def sim_here(tmp_path, pylib, target):
     server = start_sim(tmp_path, target=target)
     yield server
     server.stop()
@@ -239,7 +242,7 @@ d.display()
 """
 
 
-def test_an_sram_backed_display_shows_what_a_plain_one_shows(mp, tmp_path, pylib, target):  # noqa: F811
+def test_an_sram_backed_display_shows_what_a_plain_one_shows(mp, tmp_path, pylib, target):
     images = []
     for sram in ("pin(board.SRAM_CS)", "None"):
         server = start_sim(tmp_path / sram[:4], target=target)
