@@ -175,6 +175,8 @@ def check_args(args):
             raise RunError(f"APP={args.app}: {e}") from None
     if args.timeout is not None and args.timeout <= 0:
         raise RunError(f"TIMEOUT={args.timeout}: give seconds > 0")
+    if args.stop_after is not None and args.stop_after <= 0:
+        raise RunError(f"--stop-after {args.stop_after:g}: give seconds > 0")
     choose_panel(args)
 
 
