@@ -1,6 +1,7 @@
 # defio: deferred IO for MicroPython microcontrollers.
 #   make run [BOARD=unix] [APP=app.py]   set up, build, run the e-paper demo in QEMU
 #   make test                            set up, build, run all tests
+#   make examples                        Adafruit's examples, unmodified, on both targets
 #   make soak                            the long no-lost-update soak (host and firmware)
 #   make unix | firmware | repl | bench | clean
 #   make firmware BOARD=RPI_PICO | RPI_PICO2   firmware.uf2 from MicroPython's own rp2 port
@@ -45,6 +46,7 @@ PORT_SRC := $(wildcard $(TOP)/firmware/port/* $(TOP)/firmware/port/modules/*)
 LIB_SRC := $(shell find $(TOP)/lib -name '*.py')
 
 .PHONY: all setup unix unix-stock pylib run bench lint test test-host test-firmware test-upstream clean \
+	examples \
 	distclean soak
 
 all: unix
@@ -84,6 +86,7 @@ $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 # The demo (or APP=path/to/app.py) on the board with the simulated panel, its output live:
 # build/runs/<time>-<pid>/, linked as build/run when good (panel.png, panel.json, output.txt).
 # TIMEOUT=seconds stops the app (default 600). BOARD and APP are checked before any build.
+# PANEL=key[:WIDTHxHEIGHT] picks the simulated panel; without it, the app's driver constructor.
 RUN_BOARDS := unix qemu $(QEMU_BOARDS)
 ifneq ($(filter run repl firmware bench,$(MAKECMDGOALS)),)
 ifeq ($(filter $(BOARD),$(RUN_BOARDS)),)
@@ -100,11 +103,17 @@ endif
 RUN_DEPS := $(if $(filter unix,$(BOARD)),$(UNIX_FW),$(FIRMWARE)) $(PYLIB)
 run: $(RUN_DEPS)
 	@$(PYTHON) -m tools.run --board $(BOARD) $(if $(APP),--app $(abspath $(APP))) \
-		$(if $(TIMEOUT),--timeout $(TIMEOUT))
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(PANEL),--panel $(PANEL))
 
 # Everything: MicroPython's own suite on both builds, then ours on the firmware in QEMU and
 # on the Unix port (one suite, two targets; each target leaves out the other's own file).
-test: lint test-upstream test-firmware test-host test-rp2
+test: lint test-upstream test-firmware test-host test-rp2 examples
+
+# Adafruit's own examples (the pinned sdist from PyPI, into build/examples/), unmodified, on
+# the firmware in QEMU and on the Unix port, pixel-exact against a plain-buffer reference,
+# with and without defio_epd.attach: a table (tools/examples/__main__.py).
+examples: $(UNIX_FW) $(BUILD)/MPS2_AN385/firmware.elf $(PYLIB)
+	$(PYTHON) -m tools.examples --boards MPS2_AN385,unix
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,8 @@ package("defio_epd", base_path="$(DEFIO_DIR)/lib")
 module("busio.py", base_path="$(DEFIO_DIR)/lib")
 module("digitalio.py", base_path="$(DEFIO_DIR)/lib")
 module("panel_link.py", base_path="$(DEFIO_DIR)/lib")
+# CircuitPython's time.monotonic(): the built-in time, extended from Python (lib/time.py).
+module("time.py", base_path="$(DEFIO_DIR)/lib")
 
 # Adafruit's packages from PyPI (the venv), unmodified, compiled by mpy-cross at build time.
 package("adafruit_epd", base_path="$(DEFIO_PYLIB)")

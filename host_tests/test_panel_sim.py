@@ -200,7 +200,8 @@ def test_device_vanishing_mid_frame_is_reported(panel):
 
 
 def test_wiring_can_be_changed():
-    assert parse_wiring("cs=12,busy=13") == {"cs": 12, "dc": 10, "rst": 5, "busy": 13}
+    assert parse_wiring("cs=12,busy=13") == {"cs": 12, "dc": 10, "rst": 5, "busy": 13,
+                                             "sram": 6}
     with pytest.raises(ValueError):
         parse_wiring("clk=3")
 

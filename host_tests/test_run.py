@@ -187,3 +187,76 @@ def test_make_repl_has_the_libraries_and_the_panel(target):
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(10)
         os.close(master)
+
+
+UC_APP = """import board, busio, digitalio
+from adafruit_epd.epd import Adafruit_EPD
+from adafruit_epd.uc8151d import Adafruit_UC8151D
+spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
+display = Adafruit_UC8151D(128, 296, spi, cs_pin=digitalio.DigitalInOut(board.D12),
+    dc_pin=digitalio.DigitalInOut(board.D11), sramcs_pin=None,
+    rst_pin=digitalio.DigitalInOut(board.D4), busy_pin=digitalio.DigitalInOut(board.D13))
+display.rotation = 1
+display.fill(Adafruit_EPD.WHITE)
+display.fill_rect(0, 0, 10, 5, Adafruit_EPD.BLACK)
+display.display()
+"""
+
+
+def test_the_panel_follows_the_app_s_constructor(tmp_path, board):
+    """No PANEL: the driver, size, pins and rotation come from the app's source."""
+    a = app(tmp_path, UC_APP)
+    r = subprocess.run(RUN + ["--board", board, "--app", str(a), "--time-scale", "0.05",
+                              "--out", str(tmp_path / "o")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    saved = json.loads((tmp_path / "o" / "panel.json").read_text())
+    assert (saved["panel"], saved["native_size"], saved["rotation"]) == ("uc8151d",
+                                                                         [128, 296], 1)
+    assert saved["refreshes"] == 1 and saved["error_count"] == 0
+    from PIL import Image
+
+    img = Image.open(tmp_path / "o" / "panel.png").convert("RGB")
+    assert img.size == (296, 128)        # as the app draws it (rotation 1)
+    assert img.getpixel((9, 4)) == (0, 0, 0) and img.getpixel((10, 5)) == (255, 255, 255)
+
+
+def test_panel_overrides_and_bad_panels_are_one_line(tmp_path, board):
+    a = app(tmp_path, "print('no display here')\n")
+    r = make_run(f"BOARD={board}", f"APP={a}", "PANEL=uc8151d:104x200")
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((ROOT / "build" / "run" / "panel.json").read_text())
+    assert saved["panel"] == "uc8151d" and saved["native_size"] == [104, 200]
+    # Without PANEL, an app whose constructor says nothing: one line, the default panel.
+    r = make_run(f"BOARD={board}", f"APP={a}")
+    assert r.returncode == 0 and "cannot tell the panel" in r.stderr
+    assert json.loads((ROOT / "build" / "run" / "panel.json").read_text())["panel"] == "ssd1680"
+    for panel, words in (("nonsense", "unknown panel 'nonsense': one of "),
+                         ("ssd1680:12", "the size is WIDTHxHEIGHT")):
+        r = subprocess.run(RUN + ["--board", board, "--app", str(a), "--panel", panel],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
+
+
+def test_protocol_errors_fail_the_run_with_one_summarised_line(tmp_path, board):
+    # 40 instructions the SRAM does not know, on its own chip select.
+    a = app(tmp_path, """import board, busio, digitalio
+spi = busio.SPI(board.SCK, MOSI=board.MOSI)
+cs = digitalio.DigitalInOut(board.SRAM_CS)
+cs.switch_to_output(True)
+for i in range(40):
+    cs.value = False
+    spi.write(bytes((0x9F, i)))
+    cs.value = True
+print('sent')
+""")
+    r = subprocess.run(RUN + ["--board", board, "--app", str(a), "--out", str(tmp_path / "o")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 1 and r.stdout == "sent\n", r.stderr
+    lines = [x for x in r.stderr.splitlines() if "protocol error" in x]
+    assert len(lines) == 1 and "40 protocol error(s) of 1 kind(s)" in lines[0], r.stderr
+    assert "unknown instruction 0x9f" in lines[0]
+    saved = json.loads((tmp_path / "o" / "panel.json").read_text())
+    (_kind, entry), = saved["error_summary"].items()
+    assert saved["error_count"] == 40 and entry["count"] == 40 and len(entry["first"]) == 3
+    assert len(saved["panel_errors"]) == 3   # the first few, not all 40

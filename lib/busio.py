@@ -2,7 +2,8 @@
 
 Pins of the chip (machine.Pin, from a real board's board.py): the chip's own SPI
 (machine.SPI, the first bus whose pins they are). Pins of the emulated board: the panel
-link; writes travel as SPI frames, reads return zeros (the simulated panel's MISO is idle).
+link; writes travel as SPI frames; reads while the simulated SRAM is selected are XFER
+requests (its bytes come back), otherwise they return zeros (the panel's MISO is idle).
 """
 
 import panel_link
@@ -49,9 +50,7 @@ class SPI:
         if self._spi is not None:
             self._spi.readinto(memoryview(buf)[start:end], write_value)
             return
-        panel_link.get().spi(bytes([write_value]) * (end - start))
-        for i in range(start, end):
-            buf[i] = 0
+        _exchange(bytes([write_value]) * (end - start), buf, start, end)
 
     def write_readinto(self, out_buf, in_buf, *, out_start=0, out_end=None, in_start=0,
                        in_end=None):
@@ -63,9 +62,7 @@ class SPI:
             self._spi.write_readinto(memoryview(out_buf)[out_start:out_end],
                                      memoryview(in_buf)[in_start:in_end])
             return
-        panel_link.get().spi(bytes(memoryview(out_buf)[out_start:out_end]))
-        for i in range(in_start, in_end):
-            in_buf[i] = 0
+        _exchange(bytes(memoryview(out_buf)[out_start:out_end]), in_buf, in_start, in_end)
 
     def deinit(self):
         self._locked = False
@@ -77,6 +74,18 @@ class SPI:
 
     def __exit__(self, *exc):
         self.deinit()
+
+
+def _exchange(out, buf, start, end):
+    """Clock `out` over the panel link; what came back on MISO into buf[start:end]."""
+    link = panel_link.get()
+    if link.miso_driven():
+        got = link.xfer(out)
+        buf[start:end] = got[:end - start]
+        return
+    link.spi(out)
+    for i in range(start, end):
+        buf[i] = 0
 
 
 def _machine_spi(sck, mosi, miso):

@@ -11,6 +11,7 @@ Frame: 0xA5, type (1 byte), payload length (2 bytes, little endian), payload, ch
   0x05 SYNC  payload: empty             0x85 data: empty, once all before it is handled
   0x06 MARK  round, crc32 (4 + 4 bytes) 0x86 data: crc32 of the visible image and of RAM
   0x07 FAULT kind, arguments            (no reply; the simulator's fault injection)
+  0x08 XFER  payload: MOSI bytes        0x88 data: the MISO bytes (as many)
   0x7F ERROR payload: UTF-8 message     0x7F ERROR (either side), then the sender hangs up
 
 Every reply starts with the panel's epoch (4 bytes LE) and the number of frames the panel
@@ -20,6 +21,10 @@ deep sleep, power loss): `Link.epoch` is the latest, `sync()` asks for it. A cou
 not the number of frames sent means frames were lost on the way: `LinkError`. So whoever keeps
 a copy of what the panel holds (defio_epd's shadow) trusts it only while the epoch it saw
 after setting the panel up is still the panel's epoch.
+
+The panel description (HELLO reply) names the chip select of the SPI SRAM next to the panel,
+`sram=N`: while the device drives that pin low, SPI reads are XFER requests (the SRAM answers
+on MISO); otherwise a read returns zeros at once (the panel's MISO is idle).
 
 Output frames are coalesced in a small buffer and sent when the chip select rises, when a
 pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corrupt frame,
@@ -50,6 +55,7 @@ T_HELLO = const(0x04)
 T_SYNC = const(0x05)
 T_MARK = const(0x06)
 T_FAULT = const(0x07)
+T_XFER = const(0x08)
 T_REPLY = const(0x80)
 T_ERROR = const(0x7F)
 MAX_PAYLOAD = const(2048)
@@ -117,6 +123,8 @@ class SocketTransport:
                     raise OSError(f"no answer within {connect_timeout_ms} ms")
                 time.sleep_ms(1)
             self._sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+            self._readable = select.poll()  # waits for a reply: returns as soon as it comes
+            self._readable.register(self._sock, select.POLLIN)
             ok = True
         except OSError as e:
             raise LinkError(f"panel link: cannot connect to {addr}: {e}")
@@ -150,7 +158,7 @@ class SocketTransport:
                     raise LinkError(f"panel link: receive failed ({e!r}): the panel is gone")
                 if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
                     raise LinkError(f"panel link: no reply within {timeout_ms} ms")
-                time.sleep_ms(1)
+                self._readable.poll(1)  # at most 1 ms, as the deadline loop needs
                 continue
             if not chunk:
                 raise LinkError("panel link: the panel closed the connection")
@@ -225,6 +233,10 @@ class Link:
         nonce = (time.ticks_us() + _nonces[0] * 0x9E3779B1) & 0xFFFFFFFF
         self.nonce = nonce.to_bytes(4, "little")
         self.panel = self._hello()
+        self.sram_pin = None
+        for word in self.panel.split():
+            if word.startswith("sram="):
+                self.sram_pin = int(word[5:])
         # The pins keep the levels the device drives, whatever happened to the link: tell the
         # panel again (frames lost with an earlier link may have carried a change).
         _unsent.update(_levels)
@@ -390,6 +402,19 @@ class Link:
         self.spi_bytes += len(mv)
         for i in range(0, len(mv), MAX_PAYLOAD):
             self._queue(T_SPI, mv[i:i + MAX_PAYLOAD])
+
+    def miso_driven(self):
+        """True while a device that answers on MISO (the SRAM) is selected."""
+        return self.sram_pin is not None and _levels.get(self.sram_pin, 1) == 0
+
+    def xfer(self, buf):
+        """SPI bytes out; returns the bytes that came back on MISO."""
+        mv = memoryview(buf)
+        self.spi_bytes += len(mv)
+        out = b""
+        for i in range(0, len(mv), MAX_PAYLOAD - _REPLY_HEAD):
+            out += self._request(T_XFER, mv[i:i + MAX_PAYLOAD - _REPLY_HEAD])
+        return out
 
     def pin(self, pin, level, flush=False):
         """Drive a pin. The level is the device's from now on, even if this link refuses the

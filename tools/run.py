@@ -13,6 +13,9 @@ picture. `make run [APP=app.py] [BOARD=...] [TIMEOUT=s]` calls this:
   the app raised (its traceback is the last thing printed) or the panel saw errors; 2 for a
   wrong APP or BOARD (one line, before anything boots); 124 when `--timeout` stopped it;
   130 on Ctrl-C (QEMU and the simulator stopped, one line said).
+- The simulated panel: `--panel KEY[:WxH]` (PANEL=), else the driver the app constructs, its
+  size, pins and rotation (tools/examples/detect.py); panel.png is in the app's rotation.
+  `--stop-after S` ends an app that runs on (an endless loop) after S seconds, exit 0.
 - Without --app it runs examples/epd_demo.py twice: with defio_epd, then the naive way
   (display() after every change) through a second simulator, and compares.
 """
@@ -26,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from tools.boards import BoardError, check_board, make_board
+from tools.boards import BoardError, Result, check_board, make_board
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -101,15 +104,25 @@ def run_once(board, src, out, args, controller="ssd1680", label="app"):
     server = PanelServer("127.0.0.1:0", out=out, time_scale=args.time_scale,
                          log=lambda msg: say(f"panel: {msg}"),
                          connect=board.panel_connect, controller=controller,
-                         png_each=args.png_each)
+                         png_each=args.png_each, size=getattr(args, "size", None),
+                         wiring=getattr(args, "wiring", None),
+                         rotation=getattr(args, "rotation", 0))
     server.start()
     live = LiveOutput()
     t0 = time.monotonic()
     res = None
     try:
         say(f"running {label}")
-        res = board.run(src + EPILOGUE, timeout=args.timeout,
-                        env={"DEFIO_PANEL": server.address}, on_output=live)
+        stop_after = getattr(args, "stop_after", None)
+        try:
+            res = board.run(src + EPILOGUE, timeout=stop_after or args.timeout,
+                            env={"DEFIO_PANEL": server.address}, on_output=live)
+        except subprocess.TimeoutExpired:
+            if not stop_after:
+                raise
+            # An app that runs on (an endless loop): stopped as asked, a planned end.
+            say(f"stopped {label} after {stop_after:g} s, as asked (--stop-after)")
+            res = Result("".join(live.text), "", 0)
         live.close()
         if board.panel_connect is None:
             server.wait_disconnected()
@@ -162,6 +175,43 @@ def check_args(args):
             raise RunError(f"APP={args.app}: {e}") from None
     if args.timeout is not None and args.timeout <= 0:
         raise RunError(f"TIMEOUT={args.timeout}: give seconds > 0")
+    if args.stop_after is not None and args.stop_after <= 0:
+        raise RunError(f"--stop-after {args.stop_after:g}: give seconds > 0")
+    choose_panel(args)
+
+
+def choose_panel(args):
+    """args.panel, .size, .wiring, .rotation: PANEL= if given, else the app's constructor
+    (tools/examples/detect.py); the pins and rotation come from the app whenever they can."""
+    from tools.examples.detect import DetectError, detect, parse_panel
+    from tools.panel_sim.server import CONTROLLERS, DEFAULT_WIRING
+
+    args.size, args.wiring, args.rotation = None, None, 0
+    given = None
+    if args.panel:
+        try:
+            given = parse_panel(args.panel)
+        except ValueError as e:
+            raise RunError(str(e)) from None
+    if args.app:
+        try:
+            found = detect(pathlib.Path(args.app).read_text(), args.app)
+        except DetectError as e:
+            if given is None:
+                say(f"cannot tell the panel from the app's constructor ({e}); "
+                    "simulating ssd1680 with the board's wiring (PANEL=key[:WxH] picks one)")
+            found = None
+        if found is not None:
+            args.wiring = dict(DEFAULT_WIRING, **found.wiring())
+            args.rotation = found.rotation
+            if given is None:
+                given = (found.key, found.size)
+    key, args.size = given or ("ssd1680", None)
+    if key not in CONTROLLERS:
+        raise RunError(f"unknown panel {key!r}: one of {' '.join(sorted(CONTROLLERS))}")
+    if not args.app and key not in ("ssd1680", "uc8151d"):
+        raise RunError(f"PANEL={key}: the demo drives ssd1680 or uc8151d")
+    args.panel = key
 
 
 def parse(argv):
@@ -176,8 +226,12 @@ def parse(argv):
                     help="simulated refresh times x this (1.0: full 2.5 s, partial 0.4 s)")
     ap.add_argument("--seconds", type=int, default=12, help="demo length in clock ticks")
     ap.add_argument("--tick-ms", type=int, default=1000)
-    ap.add_argument("--panel", default="ssd1680", choices=("ssd1680", "uc8151d"),
-                    help="the demo's display driver and the simulated controller")
+    ap.add_argument("--panel", default=None,
+                    help="KEY[:WIDTHxHEIGHT], a key of the simulator's CONTROLLERS (default: "
+                    "detected from the app's driver constructor; the demo: ssd1680)")
+    ap.add_argument("--stop-after", type=float, default=None,
+                    help="stop the app after S seconds and take that as its end (exit 0): "
+                    "an app with an endless loop")
     ap.add_argument("--png-each", action="store_true",
                     help="also write refresh-NNNN.png after every refresh")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive comparison run")
@@ -238,7 +292,9 @@ def run_all(board, args, out):
     result.update(board=args.board, app=app, time_scale=args.time_scale,
                   used_defio=used_defio, device_stats=device[-1] if device else None,
                   returncode=res.returncode, panel_errors=summary["errors"],
-                  link_errors=summary["link_errors"])
+                  link_errors=summary["link_errors"], panel=summary["panel"],
+                  native_size=summary["native_size"], rotation=summary["rotation"],
+                  error_count=summary["error_count"], error_summary=summary["error_summary"])
     if res.returncode == 0 and not args.app and not args.no_naive:
         say("running the same demo the naive way (display() after every change)")
         naive, nres, _ = run_once(board, demo_src(True, args.seconds, args.tick_ms,
@@ -257,14 +313,16 @@ def run_all(board, args, out):
     result["simulator"] = summary
     (out / "panel.json").write_text(json.dumps(result, indent=1) + "\n")
     print_summary(result, app, args)
-    errors = result["panel_errors"] + result["link_errors"]
     if result["returncode"] != 0:
         say(f"{app} failed on {args.board}"
             + (" (the board crashed)" if result["returncode"] < 0 else "")
             + f"; output in {out / 'output.txt'}")
         return result, 1
-    if errors:
-        say(f"the panel saw {len(errors)} protocol error(s): {errors[0]}")
+    if summary["error_count"]:
+        kinds = summary["error_summary"]
+        first = next(iter(kinds.values()))["first"][0]
+        say(f"the panel saw {summary['error_count']} protocol error(s) of {len(kinds)} "
+            f"kind(s); first: {first} (each kind counted in panel.json)")
         return result, 1
     return result, 0
 

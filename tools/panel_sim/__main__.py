@@ -21,7 +21,10 @@ def main(argv=None):
     ap.add_argument("--out", default="build/run")
     ap.add_argument("--time-scale", type=float, default=1.0,
                     help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
-    ap.add_argument("--wiring", default="", help="e.g. cs=9,dc=10,rst=5,busy=7 (default)")
+    ap.add_argument("--wiring", default="",
+                    help="e.g. cs=9,dc=10,rst=5,busy=7,sram=6 (default; sram: the 23K640's CS)")
+    ap.add_argument("--rotation", type=int, default=0, choices=range(4),
+                    help="the app's display.rotation: panel.png is drawn in that orientation")
     ap.add_argument("--controller", default="ssd1680", choices=sorted(CONTROLLERS))
     ap.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the size of Adafruit's "
                     "examples for that panel, e.g. 122x250 SSD1680, 128x296 UC8151D)")
@@ -32,6 +35,7 @@ def main(argv=None):
         server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
                              wiring=parse_wiring(args.wiring), png_each=args.png_each,
                              controller=args.controller, connect=args.connect,
+                             rotation=args.rotation,
                              size=tuple(map(int, args.size.split("x"))) if args.size else None)
     except OSError as e:
         # A busy or unusable address: one line, not a traceback.

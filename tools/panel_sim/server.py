@@ -3,7 +3,9 @@
 `-serial tcp:...,server=on`).
 
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
-EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7). Connections are served
+EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7, and sram=6, the chip select
+of the FeatherWing's SPI SRAM, a 23K640 that shares the bus: sram_23k640.py; XFER frames get
+its MISO bytes back). Connections are served
 one after another; the panel (its RAM and image) outlives them, as a wired panel would, but
 each new connection and each HELLO starts a new epoch (frames may have been lost between).
 
@@ -11,10 +13,16 @@ Every reply carries the epoch and the count of frames received since the HELLO
 (protocol.reply). Fault injection, from the device (FAULT frames: the soak) or from a test
 (`inject`): power loss, a replaced panel, dropped or corrupt frames and replies, stuck BUSY,
 a dropped connection. MARK frames log what the panel shows against what the device expects.
+
+Outputs: panel.png in the app's orientation (`rotation`, the app's display.rotation; the
+controller renders its rotation-0 frame) and panel.json (counters, `panel` key, `native_size`,
+`rotation`, and protocol errors summarised: `error_count`, `error_summary` per kind with the
+first few; the log shows the first few link errors of each kind, the rest are counted).
 """
 
 import json
 import pathlib
+import re
 import socket
 import sys
 import threading
@@ -36,7 +44,42 @@ CONTROLLERS = {
 }
 CONTROLLERS.update(UC81XX_PANELS)  # il0373 ... uc8253_tricolor: the UC81xx family
 
-DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7}
+DEFAULT_WIRING = {"cs": 9, "dc": 10, "rst": 5, "busy": 7, "sram": 6}
+
+
+FIRST_FEW = 3  # errors kept (and logged) per kind; the rest are only counted
+
+
+def error_kind(msg):
+    """What an error message says without its numbers: offsets, bytes, counts."""
+    msg = re.sub(r"\s*\(?(at )?stream offset \d+\)?", "", msg)
+    return re.sub(r"0x[0-9a-fA-F]+|\d+", "#", msg).strip()
+
+
+def summarise_errors(errors, few=FIRST_FEW):
+    """{kind: {"count": n, "first": [the first `few` messages]}} in order of first sight."""
+    out = {}
+    for msg in errors:
+        entry = out.setdefault(error_kind(msg), {"count": 0, "first": []})
+        entry["count"] += 1
+        if len(entry["first"]) < few:
+            entry["first"].append(msg)
+    return out
+
+
+# display.rotation -> the turn that takes the rotation-0 picture to the app's (adafruit_framebuf:
+# rotation 1 draws logical (x, y) at native (width - 1 - y, x): a quarter turn anticlockwise).
+ROTATE = {1: "ROTATE_90", 2: "ROTATE_180", 3: "ROTATE_270"}
+
+
+class UnknownPanel(ValueError):
+    """A panel key that is not one of CONTROLLERS (the message names them)."""
+
+    def __init__(self, key):
+        super().__init__(f"unknown panel {key!r}: one of {' '.join(sorted(CONTROLLERS))}")
+        self.key = key
+
+
 CONTROL = (P.T_FAULT, P.T_MARK)  # test and soak control: never dropped, corrupted or hit
 
 
@@ -52,22 +95,33 @@ def parse_wiring(text):
 
 class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
-                 controller="ssd1680", size=None, png_each=False, log=None, connect=None):
+                 controller="ssd1680", size=None, png_each=False, log=None, connect=None,
+                 rotation=0, panel_key=None):
         host, _, port = listen.rpartition(":")
         self.connect = connect
         if isinstance(controller, str):
+            if controller not in CONTROLLERS:
+                raise UnknownPanel(controller)
+            panel_key = controller
             kwargs = {"width": size[0], "height": size[1]} if size else {}
             controller = CONTROLLERS[controller](
                 full_s=2.5 * time_scale, partial_s=0.4 * time_scale, reset_s=0.002 * time_scale,
                 **kwargs)
         self.controller = controller
         self.controller.on_refresh = self._refreshed
+        from .sram_23k640 import SRAM23K640  # (here: the imports above are the panels' rows)
+
+        self.sram = SRAM23K640()
+        self.rotation = rotation % 4
+        self.panel_key = panel_key or next(
+            (k for k, v in CONTROLLERS.items() if isinstance(controller, v)), controller.name)
         self.wiring = wiring or dict(DEFAULT_WIRING)
         self.out = pathlib.Path(out) if out else None
         self.png_each = png_each
         self.log = log or (lambda msg: print(f"panel_sim: {msg}", file=sys.stderr, flush=True))
         self.levels = {}
         self.link_errors = []
+        self._link_kinds = {}  # kind -> link errors of that kind so far (the log shows a few)
         self.frames = 0
         self.connections = 0
         self.sessions_done = 0
@@ -177,6 +231,7 @@ class PanelServer:
             self.sessions_done += 1
 
     def _session(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         dec = P.Decoder()
         conn.settimeout(0.2)
         while not self._stop.is_set():
@@ -239,7 +294,12 @@ class PanelServer:
 
     def _link_error(self, msg):
         self.link_errors.append(msg)
-        self.log(msg)
+        kind = error_kind(msg)
+        seen = self._link_kinds[kind] = self._link_kinds.get(kind, 0) + 1
+        if seen <= FIRST_FEW:
+            self.log(msg)
+        elif seen == FIRST_FEW + 1:
+            self.log(f"(more of this kind are only counted: {kind})")
 
     def _handle(self, ftype, payload, pos):
         with self._lock:
@@ -248,16 +308,27 @@ class PanelServer:
             if self.first_frame_t is None:
                 self.first_frame_t = time.monotonic()
             c = self.controller
-            if ftype == P.T_SPI:
+            if ftype in (P.T_SPI, P.T_XFER):
+                # Every device whose chip select is low sees the bytes; only the SRAM answers.
                 if not self.levels.get(self.wiring["cs"], 1):
                     c.spi(payload, self.levels.get(self.wiring["dc"], 0), pos + 4)
-                return None
+                miso = None
+                if not self.levels.get(self.wiring["sram"], 1):
+                    miso = self.sram.transfer(payload, pos + 4)
+                if ftype == P.T_SPI:
+                    return None
+                return P.reply(ftype, c.epoch, self.rx, miso or bytes(len(payload)))
             if ftype == P.T_PIN and len(payload) == 2:
                 pin, level = payload
                 old = self.levels.get(pin, 1)
                 self.levels[pin] = level
                 if pin == self.wiring["rst"] and old == 0 and level == 1:
                     c.hardware_reset()
+                if pin == self.wiring["sram"] and old != level:
+                    if level:
+                        self.sram.deselect()
+                    else:
+                        self.sram.select()
                 return None
             if ftype == P.T_READ and len(payload) == 1:
                 pin = payload[0]
@@ -268,7 +339,7 @@ class PanelServer:
                     self._link_error(f"unknown hello {payload!r} at stream offset {pos}")
                 c.state_lost("hello")
                 return P.reply(ftype, c.epoch, self.rx, payload[len(P.HELLO):] +
-                               f"{c.name} {c.width}x{c.height}".encode())
+                               f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']}".encode())
             if ftype == P.T_SYNC:
                 return P.reply(ftype, c.epoch, self.rx)
             if ftype == P.T_MARK and len(payload) == 8:
@@ -389,13 +460,27 @@ class PanelServer:
         del self.refresh_log[:-1000]
         if self.out:
             n = self.controller.counters["refreshes"]
-            img = self.controller.image()
+            img = self.image()
             if self.png_each:
                 img.save(self.out / f"refresh-{n:04d}.png")
             img.save(self.out / "panel.png")
 
+    def image(self):
+        """The panel as the app sees it: the controller's picture in the app's rotation."""
+        from PIL import Image
+
+        img = self.controller.image()
+        if not self.rotation:
+            return img
+        return img.transpose(getattr(Image.Transpose, ROTATE[self.rotation]))
+
+    def all_errors(self):
+        """The panel's protocol errors (controller and SRAM), then the link's."""
+        return list(self.controller.errors) + list(self.sram.errors) + list(self.link_errors)
+
     def summary(self):
         c = self.controller
+        panel_errors = list(c.errors) + list(self.sram.errors)
         end = c.last_refresh_end
         t0 = self.first_frame_t
         return dict(
@@ -406,12 +491,16 @@ class PanelServer:
             bad_marks=self.bad_marks[:20],
             time_to_final_s=round(end - t0, 3) if end is not None and t0 is not None else None,
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
-            errors=list(c.errors), link_errors=list(self.link_errors),
+            panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
+            sram=dict(self.sram.counts, status=self.sram.status),
+            error_count=len(panel_errors) + len(self.link_errors),
+            error_summary=summarise_errors(panel_errors + list(self.link_errors)),
+            errors=panel_errors[:FIRST_FEW], link_errors=list(self.link_errors)[:FIRST_FEW],
             refresh_log=self.refresh_log[-200:])
 
     def write_outputs(self):
         if not self.out:
             return
         with self._lock:
-            self.controller.image().save(self.out / "panel.png")
+            self.image().save(self.out / "panel.png")
             (self.out / "panel.json").write_text(json.dumps(self.summary(), indent=1) + "\n")
