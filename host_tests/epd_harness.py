@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYLIB = ROOT / "build" / "pylib"
 from tools.panel_sim import PanelServer
 
-TIME_SCALE = 0.02  # full refresh 50 ms, partial 8 ms
+TIME_SCALE = 0.02  # the chip's own times x this: SSD1680 full 50 ms, partial 8 ms
 
 PRELUDE = f"""
 import os, time, binascii, board, digitalio, defio, defio_epd, panel_link

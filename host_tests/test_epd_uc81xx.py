@@ -56,8 +56,7 @@ def panel(tmp_path, pylib, target):
         size = QEMU_SIZES.get(key) if target.name == "qemu" else None
         controller = key
         if size:
-            controller = PANELS[key](width=size[0], height=size[1], full_s=2.5 * TIME_SCALE,
-                                     partial_s=0.4 * TIME_SCALE, reset_s=0.002 * TIME_SCALE)
+            controller = PANELS[key](width=size[0], height=size[1], time_scale=TIME_SCALE)
         servers.append(start_sim(tmp_path, controller, target=target))
         w, h = size or PANELS[key].size
         prelude = SETUP + f"""

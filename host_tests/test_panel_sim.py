@@ -154,6 +154,81 @@ def test_busy_is_held_for_the_modelled_refresh_time():
     assert c.counters["partial_refreshes"] == 1 and c.counters["full_refreshes"] == 1
 
 
+# A full refresh, after power on where the chip has a command for it, per family.
+REFRESH = {"ssd": [(0x22, b"\xf7"), (0x20, b"")], "uc": [(0x04, b""), (0x12, b"")],
+           "jd": [(0x04, b""), (0x12, b"\x00")]}
+
+
+def held(c, now, cmd, data):
+    """How long the command (and its data) keeps the model busy from now."""
+    c.busy_until = 0.0
+    c.spi(bytes((cmd,)), 0, 0)
+    if data:
+        c.spi(data, 1, 1)
+    return max(c.busy_until - now[0], 0.0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1])
+def test_each_chip_has_its_own_times_and_they_scale(scale):
+    from tools.panel_sim.server import CONTROLLERS
+
+    rows = {}
+    for key, cls in CONTROLLERS.items():
+        now = [50.0]
+        c = cls(time_scale=scale, clock=lambda now=now: now[0])
+        row = c.times()
+        rows[key] = row[:4]
+        assert row.source and row.full >= row.partial > 0, key
+        assert (c.full_s, c.partial_s) == pytest.approx((row.full * scale, row.partial * scale))
+        for got, want in ((c.power_on_s, row.power_on), (c.power_off_s, row.power_off)):
+            assert got == pytest.approx(c.reset_s if want is None else want * scale), key
+        assert c.reset_s == pytest.approx(0.002 * scale)
+        if c.COLOURS == "gray4":
+            continue  # a 4-gray refresh needs the LUT: the SSD16xx tests drive it
+        family = "jd" if key.startswith("jd") else "ssd" if key.startswith("ssd") else "uc"
+        (cmd1, data1), (cmd2, data2) = REFRESH[family]
+        first = held(c, now, cmd1, data1)  # SSD16xx: 0x22, no time of its own
+        assert first == pytest.approx(0.0 if family == "ssd" else c.power_on_s), key
+        assert held(c, now, cmd2, data2) == pytest.approx(c.full_s), key
+        assert c.errors == [] and c.counters["full_refreshes"] == 1, key
+    # The rows differ: the demo's SSD1680 keeps 2.5 s / 0.4 s, the tri- and quad-colour panels
+    # take several times longer than the black/white ones.
+    assert rows["ssd1680"][:2] == (2.5, 0.4) and rows["ssd1680_legacy"] == rows["ssd1680"]
+    assert len({r[0] for r in rows.values()}) >= 15
+    assert rows["uc8151d"][0] > 5 * rows["ssd1680"][0] < rows["jd79661"][0]
+    assert rows["ssd1680_grayscale4"][0] > 2 * rows["ssd1680"][0]
+    assert rows["uc8253_mono"][0] < rows["uc8253_tricolor"][0] == rows["uc8253"][0]
+
+
+def test_explicit_times_win_and_a_replaced_panel_keeps_the_times(tmp_path):
+    from tools.panel_sim.server import CONTROLLERS
+
+    c = CONTROLLERS["uc8151d"](full_s=0.5, reset_s=0, time_scale=0.1)
+    assert (c.full_s, c.reset_s, c.overrides) == (0.5, 0, {"full_s": 0.5, "reset_s": 0})
+    assert c.partial_s == pytest.approx(1.781) and c.power_on_s == pytest.approx(0.008)
+    # The UC8179 takes the tri-colour panel's times once its panel setting says KWR.
+    now = [0.0]
+    c = CONTROLLERS["uc8179"](time_scale=0.5, clock=lambda: now[0])
+    kw = c.full_s
+    c.spi(b"\x00", 0, 0)
+    c.spi(b"\x0f", 1, 1)  # PSR bit 4 clear: KWR
+    held(c, now, 0x04, b"")
+    assert held(c, now, 0x12, b"") == pytest.approx(17.13 * 0.5) and kw == 4.11 * 0.5
+    server = PanelServer("127.0.0.1:0", controller="jd79667", time_scale=0.25)
+    try:
+        old = server.controller
+        assert old.full_s == pytest.approx(21.43 * 0.25)
+        times = server.summary()["times"]
+        assert times["time_scale"] == 0.25 and "GxEPD2" in times["source"]
+        assert times["power_on_s"] == pytest.approx(0.157 * 0.25)
+        server._replace_panel()
+        new = server.controller
+        assert new is not old and [getattr(new, n) for n in ("full_s", "power_on_s")] == \
+            [old.full_s, old.power_on_s]
+    finally:
+        server._sock.close()
+
+
 def test_unknown_command_and_write_outside_window_are_reported_with_position(panel):
     dev = Device(panel.address)
     reset_and_init(dev)

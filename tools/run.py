@@ -223,7 +223,8 @@ def parse(argv):
                     "linked as build/run when the run is good")
     ap.add_argument("--timeout", type=float, default=600, help="seconds the app may run")
     ap.add_argument("--time-scale", type=float, default=1.0,
-                    help="simulated refresh times x this (1.0: full 2.5 s, partial 0.4 s)")
+                    help="the simulated chip's own refresh times x this (a row per chip; "
+                    "1.0: ssd1680 full 2.5 s, partial 0.4 s; panel.json `times`)")
     ap.add_argument("--seconds", type=int, default=12, help="demo length in clock ticks")
     ap.add_argument("--tick-ms", type=int, default=1000)
     ap.add_argument("--panel", default=None,

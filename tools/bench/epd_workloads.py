@@ -24,7 +24,7 @@ Figures per workload: `bursts` (changes the app made between waits), `changes`, 
 refreshes are the simulator's counts (SPI bytes with chip select low) between the app's
 first change and the final image.
 
-Time. --time-scale S multiplies the panel's refresh times (full 2.5 s, partial 0.4 s);
+Time. --time-scale S multiplies the panel's refresh times (SSD1680: full 2.5 s, partial 0.4 s);
 --app-scale A the app's tick (--tick-ms, one second), delay_ms (500), settle_ms (200) and
 max_delay_ms (5000). A is separate and
 larger because the device's own work (drawing, the rounds, the link, the driver's fixed

@@ -20,7 +20,9 @@ def main(argv=None):
                     help="HOST:PORT of the board's UART socket (QEMU -serial tcp:...,server=on)")
     ap.add_argument("--out", default="build/run")
     ap.add_argument("--time-scale", type=float, default=1.0,
-                    help="multiplies the modelled refresh times (full 2.5 s, partial 0.4 s)")
+                    help="multiplies the chip's modelled times (a row per chip: full and "
+                    "partial refresh, power on/off; e.g. ssd1680 2.5 s / 0.4 s, uc8151d 17.81 s;"
+                    " panel.json `times`)")
     ap.add_argument("--wiring", default="",
                     help="e.g. cs=9,dc=10,rst=5,busy=7,sram=6 (default; sram: the 23K640's CS)")
     ap.add_argument("--rotation", type=int, default=0, choices=range(4),

@@ -11,11 +11,18 @@ The epoch is a 32-bit number that every reply to the device carries (protocol.re
 panel starts at a random one; it changes whenever the panel may no longer hold what the device
 told it: a hardware or software reset, deep sleep, a power loss, a new link connection (the
 server calls `state_lost`). Between two equal epochs nothing was lost.
+
+Times: every chip has a row of modelled times (`TIMES`, seconds at time scale 1, with a
+one-line source): a full refresh, a partial one, and power on / power off where the chip has
+such a step and a published figure (else the step holds `reset_s`, as a reset does). The
+constructor scales the row by `time_scale`; `full_s`, `partial_s`, `power_on_s`,
+`power_off_s` and `reset_s` given explicitly win over it, unscaled (`overrides` keeps them,
+so that a replaced panel gets the same).
 """
 
 import random
 import time
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 _epochs = random.Random()  # a new panel's first epoch: different from any earlier panel's
 
@@ -26,6 +33,18 @@ RED = (255, 0, 0)
 YELLOW = (255, 255, 0)
 DARK = (85, 85, 85)
 LIGHT = (170, 170, 170)
+
+RESET_S = 0.002  # a reset's BUSY time at time scale 1 (every chip)
+
+
+class Times(NamedTuple):
+    """A chip's modelled times in seconds at time scale 1; None: no such step, or no figure
+    published for it (the step then holds reset_s)."""
+    full: float
+    partial: float
+    power_on: float | None = None
+    power_off: float | None = None
+    source: str = ""
 
 
 class Controller:
@@ -40,13 +59,20 @@ class Controller:
     BLANK = None  # the planes' bytes at power-on (None: white, the red plane off)
 
     size = (0, 0)  # the panel's width and height in pixels (subclasses)
+    TIMES = Times(2.5, 0.4, source="the simulator's first figures (subclasses: their chip's)")
 
-    def __init__(self, width=None, height=None, full_s=2.5, partial_s=0.4, reset_s=0.002,
-                 clock=time.monotonic):
+    def __init__(self, width=None, height=None, full_s=None, partial_s=None, reset_s=None,
+                 clock=time.monotonic, time_scale=1.0, power_on_s=None, power_off_s=None):
         self.width = width or self.size[0]
         self.height = height or self.size[1]
         self.xbytes = (self.width + 7) // 8
-        self.full_s, self.partial_s, self.reset_s = full_s, partial_s, reset_s
+        given = {"full_s": full_s, "partial_s": partial_s, "reset_s": reset_s,
+                 "power_on_s": power_on_s, "power_off_s": power_off_s}
+        self.overrides = {k: v for k, v in given.items() if v is not None}
+        self.time_scale = time_scale
+        self.reset_s = RESET_S * time_scale if reset_s is None else reset_s
+        (self.full_s, self.partial_s, self.power_on_s,
+         self.power_off_s) = self.scaled(self.times())
         self.clock = clock
         nbytes = self.xbytes * self.height
         blank = self.BLANK or (0xFF, 0xFF if self.red_active_low else 0x00)
@@ -67,6 +93,30 @@ class Controller:
         self.epoch = _epochs.getrandbits(32)
         self.epoch_log = []  # why the epoch changed, in order
         self._registers_reset()
+
+    def times(self):
+        """The row of modelled times of this panel (the class's `TIMES`)."""
+        return self.TIMES
+
+    def scaled(self, row):
+        """(full_s, partial_s, power_on_s, power_off_s): the row at this time scale, the
+        constructor's explicit values in its place where given."""
+        out = []
+        for name, v in zip(("full_s", "partial_s", "power_on_s", "power_off_s"), row[:4],
+                           strict=True):
+            if name in self.overrides:
+                out.append(self.overrides[name])
+            else:
+                out.append(self.reset_s if v is None else v * self.time_scale)
+        return tuple(out)
+
+    def times_summary(self):
+        """The modelled times as panel.json reports them (seconds, at this time scale)."""
+        row = self.times()
+        names = ("full_s", "partial_s", "power_on_s", "power_off_s", "reset_s")
+        out = {n: round(getattr(self, n), 6) for n in names}
+        return dict(out, time_scale=self.time_scale, overrides=sorted(self.overrides),
+                    source=row.source)
 
     def state_lost(self, why):
         """The panel may have lost what it was told: a new epoch."""

@@ -9,15 +9,15 @@ byte 1 = window on) turned it on, else of the whole RAM; past the window's end i
 past the RAM's end (Adafruit's JD79667 buffer is rounded to 8 pixels wide, its rows to 4:
 it sends more bytes than the RAM holds) is ignored and counted. DRF (0x12) needs the power on
 (PON 0x04) and shows the window when it is on, else everything, with the same (full)
-waveform either way: these panels have no partial waveform. A refresh takes about 20 s
-(GxEPD2 measured 21.4 s): 8x the simulator's full-refresh time; power on 0.16 s, off 0.08 s
-(at time scale 1). Every command's parameter count is checked, and TRES's width against
-the RAM rows'. BUSY_N is low while busy (Adafruit's busy_wait waits while it is low).
+waveform either way: these panels have no partial waveform, so a window refresh takes the
+full time (`full_s`). Times (`TIMES`, controller_base): a refresh 21.4 s, power on 0.16 s,
+off 0.08 s at time scale 1, GxEPD2's measured figures. Every command's parameter count is
+checked, and TRES's width against the RAM rows'. BUSY_N is low while busy (Adafruit's busy_wait waits while it is low).
 Deep sleep (0x07 with 0xA5) until a hardware reset. `visible`/`ram` are [plane, b""] (the
 second plane is empty: the server's checkpoints read two).
 """
 
-from .controller_base import Controller
+from .controller_base import Controller, Times
 
 # command -> (name, parameter bytes)
 COMMANDS = {
@@ -30,9 +30,6 @@ COMMANDS = {
 NAMES = {c: n for c, (n, _) in COMMANDS.items()}
 PALETTE = ((0, 0, 0), (255, 255, 255), (255, 255, 0), (255, 0, 0))  # 0 black .. 3 red
 WHITE4 = 0x55  # four white pixels
-REFRESH_FACTOR = 8  # a refresh: 8 x full_s (2.5 s x 8 = 20 s at time scale 1)
-PON_FACTOR = 80  # power on: 80 x reset_s (0.16 s at time scale 1; GxEPD2: 157 ms measured)
-POF_FACTOR = 40  # power off: 0.08 s (GxEPD2: 81 ms)
 
 
 class JD79661(Controller):
@@ -41,6 +38,9 @@ class JD79661(Controller):
     x_align = 8  # the driver's row stride: the width rounded up to 8 pixels
     RAM_COMMANDS = (0x10,)
     busy_active_low = True
+    # Full, partial (the same waveform), power on, power off (s): GxEPD2's measured figures.
+    TIMES = Times(21.43, 21.43, 0.157, 0.081,
+                  "GxEPD2 epd4c/GxEPD2_213c_GDEY0213F51.h (GDEY0213F51)")
 
     def __init__(self, width=None, height=None, **kwargs):
         super().__init__(width, height, **kwargs)
@@ -71,7 +71,7 @@ class JD79661(Controller):
         self.cmd_pos = pos
         if b == 0x04:
             self.powered = True
-            self._hold_busy(self.reset_s * PON_FACTOR)
+            self._hold_busy(self.power_on_s)
         elif b == 0x10:
             self.area = self.window if self.partial_mode else self._full()
             self.addr = 0
@@ -122,7 +122,7 @@ class JD79661(Controller):
                 self.state_lost("deep sleep")
         elif c == 0x02:
             self.powered = False
-            self._hold_busy(self.reset_s * POF_FACTOR)
+            self._hold_busy(self.power_off_s)
         elif c == 0x12:
             self._refresh()
         self.recorded[NAMES[c]] = list(p)
@@ -155,7 +155,7 @@ class JD79661(Controller):
             vis[a + x0:a + x1 + 1] = ram[a + x0:a + x1 + 1]
         self.counters["refreshes"] += 1
         self.counters[kind + "_refreshes"] += 1
-        self._hold_busy(self.full_s * REFRESH_FACTOR)
+        self._hold_busy(self.full_s)  # one waveform, a window or the whole panel
         self.last_refresh_end = self.busy_until
         if self.on_refresh:
             self.on_refresh(kind, window)
@@ -180,3 +180,6 @@ class JD79667(JD79661):
     name = "JD79667"
     size = (180, 384)  # Adafruit's driver (TRES 180 x 384)
     x_align = 4
+    # GxEPD2's JD79667 panel (GDEY029F51H, 168 x 384) quotes the JD79661 panel's figures.
+    TIMES = Times(21.43, 21.43, 0.157, 0.081,
+                  "GxEPD2 epd4c/GxEPD2_290c_GDEY029F51H.h (GDEY029F51H)")

@@ -17,10 +17,18 @@ reset, always the whole panel; loading the OTP LUT there (bit 0x10) or having no
 error. BUSY is high while busy. Voltage, LUT and other settings are accepted and recorded
 (Adafruit's SSD1608/SSD1675/SSD1675B drivers pass their LUT and voltages as `bytes`, which
 their `command()` drops: those commands arrive without data, as on a real panel).
+
+Times (`TIMES`, a row per chip, seconds at time scale 1; controller_base): a full refresh, a
+partial one (display mode 2), a 4-gray refresh on the Grayscale4 panels (their full time),
+and the power sequences of an activation without the display bit (0x22 with 0x40, enable
+analog: power on; with 0x02, disable analog: power off). GxEPD2's per-panel figures (the
+measured ones its headers quote, for a black/white panel of the chip: the family is modelled
+with a partial waveform); the SSD1680 keeps the simulator's first 2.5 s / 0.4 s (the demo,
+the bench and many tests are tuned to them).
 """
 
 
-from .controller_base import Controller
+from .controller_base import Controller, Times
 
 NAMES = {
     0x01: "driver_output", 0x03: "gate_voltage", 0x04: "source_voltage", 0x08: "init_setting",
@@ -58,8 +66,6 @@ class SSD16xx(Controller):
     RAM_COMMANDS = (0x24, 0x26)  # write RAM: black/white plane, second plane
     COMMANDS = NAMES
 
-    FULL_FACTOR = 1.0  # the full refresh's time relative to the base's full_s
-
     def __init__(self, *args, x_offset=None, **kwargs):
         """x_offset: the panel's first RAM byte column when it differs from the model's (a
         Grayscale4 app with colstart=8 drives a panel whose pixels start at byte 1)."""
@@ -82,15 +88,6 @@ class SSD16xx(Controller):
         self.update_ctrl = 0xFF
         self.lut = False  # a waveform written (0x32) since the reset
         self.deep_sleep = False
-
-    def _show(self, kind, window):
-        full_s = self.full_s
-        if kind == "full":
-            self.full_s = full_s * self.FULL_FACTOR
-        try:
-            super()._show(kind, window)
-        finally:
-            self.full_s = full_s
 
     def _ram_data(self, plane, data, pos):
         for i, b in enumerate(data):
@@ -169,7 +166,12 @@ class SSD16xx(Controller):
     def _activate(self, pos):
         ctrl = self.update_ctrl
         if not ctrl & 0x04:  # clock/analog power sequencing only
-            self._hold_busy(self.reset_s)
+            if ctrl & 0x40:
+                self._hold_busy(self.power_on_s)
+            elif ctrl & 0x02:
+                self._hold_busy(self.power_off_s)
+            else:
+                self._hold_busy(self.reset_s)
             return
         gray = self.COLOURS == "gray4"
         if gray and (ctrl & 0x10 or not self.lut):
@@ -190,8 +192,10 @@ class SSD16xx(Controller):
             self._show("full", (0, 0, self.xbytes - 1, self.height - 1))
 
 
-# One row per chip (RAM size, register width, partial waveform, commands), one class per
-# panel key (the driver class): colours, RAM offset, Adafruit's example size.
+# One row per chip (RAM size, register width, partial waveform, commands, times), one class
+# per panel key (the driver class): colours, RAM offset, Adafruit's example size. Times:
+# full, partial, power on, power off (s); the GxEPD2 files are ZinggJM/GxEPD2's src/ (and
+# ZinggJM/GxEPD2_4G's for the 4-gray refresh), their "e.g." measured figures.
 class SSD1608(SSD16xx):
     name = "SSD1608"
     size = (200, 200)
@@ -201,6 +205,7 @@ class SSD1608(SSD16xx):
     RAM_COMMANDS = (0x24,)
     COMMANDS = NAMES_1608
     COLOURS = "mono"
+    TIMES = Times(1.11, 0.29, 0.074, 0.069, "GxEPD2 epd/GxEPD2_154.h (GDEP015OC1)")
 
 
 class SSD1675(SSD16xx):
@@ -211,19 +216,24 @@ class SSD1675(SSD16xx):
     MODE2 = False  # Adafruit drives it with a full waveform of its own
     COMMANDS = NAMES_OLD
     COLOURS = "mono"  # Adafruit's driver: black only, the second plane stays 0
+    TIMES = Times(1.69, 0.19, 0.091, 0.173, "GxEPD2 epd/GxEPD2_213_B72.h (GDEH0213B72)")
 
 
 class SSD1675B(SSD1675):
     name = "SSD1675B"
+    TIMES = Times(3.82, 0.20, 0.090, 0.230, "GxEPD2 epd/GxEPD2_213_B73.h (GDEH0213B73)")
 
 
 class SSD1680(SSD16xx):
     name = "SSD1680"
+    TIMES = Times(2.5, 0.4, 0.095, 0.140, "the simulator's first figures (Adafruit waits 3 s "
+                  "without BUSY); power: GxEPD2 epd/GxEPD2_213_B74.h")
 
 
 class SSD1680B(SSD1680):
     name = "SSD1680 (B panel)"
     COLOURS = "mono"  # Adafruit_SSD1680B drives the black/white GDEY0213B74
+    TIMES = Times(1.62, 0.46, 0.095, 0.140, "GxEPD2 gdey/GxEPD2_213_GDEY0213B74.h")
 
 
 class SSD1680Legacy(SSD1680):
@@ -235,7 +245,7 @@ class SSD1680Gray4(SSD1680):
     name = "SSD1680 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
-    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
+    TIMES = Times(5.39, 0.46, 0.091, 0.140, "GxEPD2_4G gdey/GxEPD2_213_GDEY0213B74.h (grey)")
 
 
 class SSD1681(SSD16xx):
@@ -243,24 +253,26 @@ class SSD1681(SSD16xx):
     size = (200, 200)
     RAM = (200, 200)
     XBITS = 5
+    TIMES = Times(2.51, 0.46, 0.096, 0.141, "GxEPD2 epd/GxEPD2_154_D67.h (GDEH0154D67)")
 
 
 class SSD1681Gray4(SSD1681):
     name = "SSD1681 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
-    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
+    TIMES = Times(5.52, 0.46, 0.096, 0.141, "GxEPD2_4G gdey/GxEPD2_154_GDEY0154D67.h (grey)")
 
 
 class SSD1683(SSD16xx):
     name = "SSD1683"
     size = (400, 300)
     RAM = (400, 300)
+    TIMES = Times(1.14, 0.36, 0.096, 0.268, "GxEPD2 gdey/GxEPD2_420_GDEY042T81.h (GDEY042T81)")
 
 
 class SSD1683Gray4(SSD1683):
     name = "SSD1683 (4-gray)"
     COLOURS = "gray4"
     BLANK = (0xFF, 0xFF)
-    FULL_FACTOR = 2.0  # Adafruit allows 6 s for a 4-gray refresh, 3 s for black/white
+    TIMES = Times(5.40, 0.36, 0.095, 0.140, "GxEPD2_4G gdey/GxEPD2_420_GDEY042T81.h (grey)")
 

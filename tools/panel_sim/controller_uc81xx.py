@@ -23,10 +23,14 @@ What differs (the rows of CHIPS):
   plane is not shown). The UC8179 follows its panel setting (PSR 0x00 bit 4 KW/R: 1 =
   black/white only), as Adafruit_UC8179(tri_color=) sets it. Adafruit_UC8253_Mono and
   _Tricolor choose their planes in begin(), not in the constructor: an app that does not
-  call begin() draws into the other planes, and the panel shows that, as a real one would.
+  call begin() draws into the other planes, and the panel shows that, as a real one would;
+- the times (TIMES, seconds at time scale 1: controller_base): DRF in full or partial mode,
+  PON 0x04 and POF 0x02 (reset_s where no figure is published). A tri-colour panel has one
+  waveform, so its partial refresh takes as long as a full one; the UC8179 takes the black/
+  white or the tri-colour panel's times as its panel setting (KW/KWR) says at the refresh.
 """
 
-from .controller_base import Controller
+from .controller_base import Controller, Times
 
 # Commands every chip of the family knows (name only: parameters are recorded).
 COMMON = {
@@ -61,6 +65,26 @@ CHIPS = {
     "uc8253_mono": ("UC8253", (240, 416), 8, False, None, (1, 0), None, {}),
     "uc8253_tricolor": ("UC8253", (240, 416), 8, False, None, (1, 1), (0, 0), {}),
 }
+# Times per key: full, partial, power on, power off (s). GxEPD2: ZinggJM/GxEPD2's src/, the
+# "e.g." measured figures its headers quote; Adafruit_EPD: the Arduino library's ThinkInk
+# panel, its default_refresh_delay (the wait without a BUSY pin).
+_UC8253_TRI = Times(13.0, 13.0, 0.046, 0.040, "Adafruit_EPD ThinkInk_370_Tricolor_BABMFGNR.h; "
+                    "power: GxEPD2 gdey/GxEPD2_370_GDEY037T03.h")
+TIMES = {
+    "il0373": Times(14.90, 14.90, 0.037, 0.021, "GxEPD2 epd3c/GxEPD2_213c.h (GDEW0213Z16)"),
+    "il0373_213_flex_mono": Times(2.06, 0.28, 0.037, 0.021,
+                                  "GxEPD2 epd/GxEPD2_213_flex.h (GDEW0213I5F)"),
+    "il0398": Times(15.77, 15.77, 0.038, 0.020, "GxEPD2 epd3c/GxEPD2_420c.h (GDEW042Z15)"),
+    "il91874": Times(15.52, 15.52, 0.101, 0.029, "GxEPD2 epd3c/GxEPD2_270c.h (GDEW027C44)"),
+    "ek79686": Times(13.0, 13.0, None, None, "Adafruit_EPD ThinkInk_270_Tricolor_Z70.h"),
+    "uc8151d": Times(17.81, 17.81, 0.080, 0.039, "GxEPD2 epd3c/GxEPD2_290_Z13c.h (GDEH029Z13)"),
+    "uc8179": Times(4.11, 1.58, 0.134, 0.040, "GxEPD2 epd/GxEPD2_750_T7.h (GDEW075T7), KW"),
+    "uc8253": _UC8253_TRI,
+    "uc8253_mono": Times(1.49, 0.34, 0.046, 0.040, "GxEPD2 gdey/GxEPD2_370_GDEY037T03.h"),
+    "uc8253_tricolor": _UC8253_TRI,
+}
+UC8179_KWR = Times(17.13, 17.13, 0.133, 0.025, "GxEPD2 epd3c/GxEPD2_750c_Z08.h (GDEW075Z08), KWR")
+
 # UC8179 (black, colour) by panel setting bit 4: KW (Adafruit's tri_color=False) / KWR.
 _UC8179_KW = ((0, 0), None)
 _UC8179_KWR = ((0, 1), (1, 1))
@@ -108,8 +132,16 @@ class UC81xx(Controller):
             return _UC8179_KW if self.shown_psr & 0x10 else _UC8179_KWR
         return self.black, self.colour
 
+    def times(self):
+        if self.key == "uc8179" and not getattr(self, "psr", 0x1F) & 0x10:
+            return UC8179_KWR
+        return TIMES[self.key]
+
     def _show(self, kind, window):
         self.shown_psr = self.psr  # a reset later does not change what the panel shows
+        if self.key == "uc8179":  # the waveform of the panel setting in force
+            self.full_s, self.partial_s, self.power_on_s, self.power_off_s = \
+                self.scaled(self.times())
         super()._show(kind, window)
 
     # -- state ------------------------------------------------------------------------
@@ -176,10 +208,10 @@ class UC81xx(Controller):
         self.cmd_pos = pos
         if b == 0x04:
             self.powered = True
-            self._hold_busy(self.reset_s)
+            self._hold_busy(self.power_on_s)
         elif b == 0x02:
             self.powered = False
-            self._hold_busy(self.reset_s)
+            self._hold_busy(self.power_off_s)
         elif b in _DTM:
             self.area = self.window if self.partial_mode else self._whole()
             self.addr = 0

@@ -16,7 +16,8 @@ a dropped connection. MARK frames log what the panel shows against what the devi
 
 Outputs: panel.png in the app's orientation (`rotation`, the app's display.rotation; the
 controller renders its rotation-0 frame) and panel.json (counters, `panel` key, `native_size`,
-`rotation`, and protocol errors summarised: `error_count`, `error_summary` per kind with the
+`rotation`, `times`: the chip's modelled times at the time scale and their source, and
+protocol errors summarised: `error_count`, `error_summary` per kind with the
 first few; the log shows the first few link errors of each kind, the rest are counted).
 """
 
@@ -104,9 +105,8 @@ class PanelServer:
                 raise UnknownPanel(controller)
             panel_key = controller
             kwargs = {"width": size[0], "height": size[1]} if size else {}
-            controller = CONTROLLERS[controller](
-                full_s=2.5 * time_scale, partial_s=0.4 * time_scale, reset_s=0.002 * time_scale,
-                **kwargs)
+            # The chip's own row of times (controller_base.Times), scaled.
+            controller = CONTROLLERS[controller](time_scale=time_scale, **kwargs)
         self.controller = controller
         self.controller.on_refresh = self._refreshed
         from .sram_23k640 import SRAM23K640  # (here: the imports above are the panels' rows)
@@ -438,8 +438,9 @@ class PanelServer:
         old = self.controller
         for k, v in old.counters.items():
             self._retired[k] = self._retired.get(k, 0) + v
-        new = type(old)(width=old.width, height=old.height, full_s=old.full_s,
-                        partial_s=old.partial_s, reset_s=old.reset_s, clock=old.clock)
+        # The same model, time scale and explicit times: the same modelled times.
+        new = type(old)(width=old.width, height=old.height, clock=old.clock,
+                        time_scale=old.time_scale, **old.overrides)
         new.on_refresh = self._refreshed
         self.controller = new
         self.replaced += 1
@@ -492,6 +493,7 @@ class PanelServer:
             time_to_final_s=round(end - t0, 3) if end is not None and t0 is not None else None,
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
             panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
+            times=c.times_summary(),
             sram=dict(self.sram.counts, status=self.sram.status),
             error_count=len(panel_errors) + len(self.link_errors),
             error_summary=summarise_errors(panel_errors + list(self.link_errors)),
