@@ -15,7 +15,8 @@ a half-drawn screen, and an animation still gets a frame every 5 s (max_delay_ms
 5000, or delay_ms when that is longer). Defaults:
 partial refreshes, a full one after `full_every` partial ones (0: never) or when more than
 `full_fraction` of the rows changed, and for the first update (the panel's content is
-unknown). `busy_timeout_ms` bounds every BUSY wait. `display.display()` becomes
+unknown). `busy_timeout_ms` bounds every BUSY wait (a slow chip's
+refresh: at least its own bound, README). `display.display()` becomes
 `live.flush()`. `shadow=False` (for measurements: tools/bench/epd_workloads.py) keeps no
 shadow and sends every row the dirty pages cover, per plane, at full width. See live.py for
 the round and README for the limits.

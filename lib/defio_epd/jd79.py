@@ -136,12 +136,7 @@ class JD79661Ops(OpsBase):
         self.configured = False  # set up again before the next writes
 
     def wait_refresh(self, full):
-        bound = self.busy_timeout_ms
-        self.busy_timeout_ms = max(bound, _REFRESH_BOUND_MS)
-        try:
-            self.wait_busy("refresh", _FULL_MS)
-        finally:
-            self.busy_timeout_ms = bound
+        self.wait_busy("refresh", _FULL_MS, _REFRESH_BOUND_MS)
 
     def sleep(self):
         self.command(_POF, bytearray(b"\x00"))

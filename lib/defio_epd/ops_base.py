@@ -86,16 +86,19 @@ class OpsBase:
             return None
         return link.get().sync()
 
-    def wait_busy(self, what, model_ms):
-        """Wait while the panel is busy, at most busy_timeout_ms; no pin: model_ms."""
+    def wait_busy(self, what, model_ms, at_least_ms=0):
+        """Wait while the panel is busy, at most busy_timeout_ms (a refresh: at least
+        at_least_ms, the chip's own worst case: a tri-colour refresh takes 13-22 s, longer
+        than the default bound); no pin: model_ms."""
         busy = self.display._busy
         if busy is None:
             time.sleep_ms(model_ms)
             return
+        limit = max(self.busy_timeout_ms, at_least_ms)
         t0 = time.ticks_ms()
         while busy.value != self.busy_active_low:
-            if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
-                raise OSError(f"defio_epd: {what}: the panel still BUSY after "
-                              f"{self.busy_timeout_ms} ms (busy_timeout_ms); "
+            if time.ticks_diff(time.ticks_ms(), t0) >= limit:
+                raise OSError(f"defio_epd: {what}: the panel still BUSY after {limit} ms "
+                              "(busy_timeout_ms, or the chip's refresh bound); "
                               "the pages will be retried")
             time.sleep_ms(5)

@@ -122,9 +122,9 @@ class _UC81xxOps(OpsBase):
 
     def wait_refresh(self, full):
         if full:
-            self.wait_busy("full refresh", self.full_ms)
+            self.wait_busy("full refresh", self.full_ms, 2 * self.full_ms)
         else:
-            self.wait_busy("partial refresh", self.partial_ms)
+            self.wait_busy("partial refresh", self.partial_ms, 2 * self.full_ms)
             self.command(_PTOUT)
 
     def sleep(self):
@@ -156,7 +156,7 @@ class _NoWindowOps(_UC81xxOps):
         self.command(_DISPLAY_REFRESH)
 
     def wait_refresh(self, full):
-        self.wait_busy("full refresh", self.full_ms)
+        self.wait_busy("full refresh", self.full_ms, 2 * self.full_ms)
 
 
 class UC8151DOps(_UC81xxOps):
