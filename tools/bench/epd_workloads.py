@@ -145,7 +145,7 @@ for k in range(10 * MAX_DELAY_MS // TICK_MS):
 
 DEVICE = """
 import panel_link
-MODE, TICK_MS, DELAY_MS = {mode!r}, {tick_ms}, {delay_ms}
+MODE, TICK_MS, DELAY_MS, MARK_WAITS = {mode!r}, {tick_ms}, {delay_ms}, {mark_waits}
 SETTLE_MS, MAX_DELAY_MS = {settle_ms}, {max_delay_ms}
 d = make_display()
 d.rotation = 0
@@ -176,11 +176,13 @@ def change():
 
 def wait_tick(k):
     counts[1] += 1
-    mark({wait_pin}, 1)
+    if MARK_WAITS:
+        mark({wait_pin}, 1)
     w = time.ticks_diff(time.ticks_add(start, k * TICK_MS), time.ticks_ms())
     if w > 0:
         time.sleep_ms(w)
-    mark({wait_pin}, 0)
+    if MARK_WAITS:
+        mark({wait_pin}, 0)
 
 
 b0 = link.spi_bytes
@@ -257,11 +259,13 @@ def union_length(intervals, lo, hi):
     return total
 
 
-def panel_time_ms(server, scale, app_scale, tick_ms, delay_s):
+def panel_time_ms(server, scale, app_scale, tick_ms, delay_s, paced=False):
     """Simulator time from the first change to the end of the last refresh, unscaled (see the
     module's docstring): the app's k-th wait ends at k * tick_ms unless the app is already
     later (the naive way falls behind); between waits, real time with the panel's BUSY
-    divided by the panel scale; after the last change, delay_ms divided by the app scale."""
+    divided by the panel scale; after the last change, delay_ms divided by the app scale.
+    `paced`: the app marked no waits (its ticks run in scaled real time): from its first to
+    its last change, real time divided by the app scale."""
     marks = server.marks
     t_start = next(t for t, pin, _ in marks if pin == WAIT_PIN)
     t_done = next(t for t, pin, level in marks if pin == DONE_PIN and level == 0)
@@ -287,11 +291,13 @@ def panel_time_ms(server, scale, app_scale, tick_ms, delay_s):
         unscaled = max(unscaled + segment(prev, t1), k * tick_ms / 1000)
         prev = t2
     delay = [(t_done, t_done + delay_s)] if delay_s else []
+    if paced:
+        delay.append((t_start, t_done))
     unscaled += segment(prev, max(prev, t_final), delay)
     return round(unscaled * 1000)
 
 
-def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
+def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout, paced=False):
     """One device run through a fresh simulator: the figures of that run."""
     server = BenchServer("127.0.0.1:0", out=None, time_scale=scale, connect=board.panel_connect,
                          log=lambda msg: print(f"  panel_sim: {msg}", file=sys.stderr))
@@ -314,7 +320,8 @@ def run_one(board, src, scale, app_scale, tick_ms, delay_s, timeout):
     c0, c1 = server.snaps["start"], server.snaps["end"]
     diff = {k: c1[k] - c0[k] for k in ("bytes", "refreshes", "partial_refreshes",
                                        "full_refreshes")}
-    diff.update(time_to_final_ms=panel_time_ms(server, scale, app_scale, tick_ms, delay_s),
+    diff.update(time_to_final_ms=panel_time_ms(server, scale, app_scale, tick_ms, delay_s,
+                                               paced),
                 bursts=device["bursts"], changes=device["changes"],
                 app_ms=device["app_ms"], device=device,
                 visible=[bytes(p) for p in server.controller.visible],
@@ -331,13 +338,18 @@ def measure(board, name, args):
     tick_ms = TICKS.get(name, args.tick_ms)
 
     def one(mode):
+        # A paced workload marks no waits where rounds run: a round that comes while the app
+        # talks to the simulator over the link (a marker) fails ("link busy") and resends
+        # everything, which would measure the markers, not the library.
+        paced = name in TICKS and mode != "naive"
         src = demo + DEVICE.format(mode=mode, tick_ms=round(tick_ms * args.app_scale),
                                    delay_ms=delay, settle_ms=settle, max_delay_ms=max_delay,
-                                   wait_pin=WAIT_PIN, done_pin=DONE_PIN)
+                                   wait_pin=WAIT_PIN, done_pin=DONE_PIN,
+                                   mark_waits=not paced)
         src = src.replace("WORKLOAD", WORKLOADS[name].strip())
         after = {"naive": 0, "nosettle": delay}.get(mode, delay + settle)
         return run_one(board, src, args.time_scale, args.app_scale, tick_ms, after / 1000,
-                       args.timeout)
+                       args.timeout, paced)
 
     modes = [m for m in MODES if not (m == "naive" and name in NO_NAIVE)]
     if name in NOSETTLE:

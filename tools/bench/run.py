@@ -184,7 +184,12 @@ def table(r):
           f"{r['host_fault_us_p99']:.2f}")),
         ("flush: instructions per page / fixed per round",
          f"{r['flush_instructions_per_page']:.0f} / {r['flush_round_fixed_instructions']:.0f}"),
+        ("  fixed, without the clock reads around flush()",
+         f"{r['flush_round_fixed_net_instructions']:.0f}"),
         ("RAM per instance (bytes, + its pages)", f"{r['ram_per_instance_bytes']}"),
+        ("  table entry + heap (object, view); a lambda made in the call",
+         (f"{r['instance_table_bytes_per_instance']} + {r['heap_bytes_per_instance']}; "
+          f"+{r['heap_bytes_per_instance_with_lambda'] - r['heap_bytes_per_instance']}")),
         ("firmware text / defio's share",
          "{} / {} ({:.1f} %)".format(r["firmware_text_bytes"], r["defio_text_bytes"],
                                      100 * r["defio_text_share"])),
@@ -221,7 +226,10 @@ def main(argv=None):
         "flush_instructions": dict(flush),
         "flush_instructions_per_page": slope,
         "flush_round_fixed_instructions": fixed,
+        "flush_timer_read_instructions": mcu["timer_read_instructions"],
+        "flush_round_fixed_net_instructions": fixed - mcu["timer_read_instructions"],
         "heap_bytes_per_instance": mcu["heap_bytes_per_instance"],
+        "heap_bytes_per_instance_with_lambda": mcu["heap_bytes_per_instance_with_lambda"],
         "ram_per_instance_bytes": (mcu["heap_bytes_per_instance"]
                                    + sz["instance_table_bytes_per_instance"]),
         **sz,
