@@ -115,14 +115,14 @@ def plot(results, path):
     for i, (key, label) in enumerate((("naive_bytes", "naive: display() each change"),
                                       ("pages_only_bytes", "defio: pages only"),
                                       ("bytes", "defio: pages + shadow"))):
-        ax1.bar([x + (i - 1) * width for x in xs], [wl[n].get(key, 0) for n in names],
+        ax1.bar([x + (i - 1) * width for x in xs], [wl[n].get(key) or 0 for n in names],
                 width, label=label)
     ax1.set_yscale("log")
     ax1.set_ylabel("bytes sent to the panel")
     for i, (key, label) in enumerate((("naive_time_to_final_ms", "naive"),
                                       ("time_to_final_ms", "defio"))):
         ax2.bar([x + (i - 0.5) * width for x in xs],
-                [wl[n].get(key, 0) / 1000 for n in names], width, label=label)
+                [(wl[n].get(key) or 0) / 1000 for n in names], width, label=label)
     ax2.set_ylabel("time to the final image (s, panel model)")
     for ax in (ax1, ax2):
         ax.set_xticks(list(xs))
