@@ -117,6 +117,33 @@ def flush_insns(counts):
     return out
 
 
+def sched_round_insns():
+    # A whole round as the timer delivers it (delay_ms=0): the first write's fault, the
+    # timer's poll, mp_sched_schedule, the scheduler's entry at the next backward jump, the
+    # scheduled flush (lock, take, re-protect, the page list) and the callback; minus the
+    # same code writing to a page already open (no fault, nothing scheduled).
+    d = defio.DeferredIO(P, lambda d, p: None, delay_ms=0)
+    quiet = defio.DeferredIO(P, lambda d, p: None, delay_ms=1000000)
+    b, q = d.buffer, quiet.buffer
+    q[0] = 1  # open: writes to it never fault again
+    per = []
+    for _ in range(ROUNDS):
+        t0 = time.ticks_cpu()
+        touch(b, 1, P)
+        for _ in range(1):  # a backward jump: the scheduler runs the round here
+            pass
+        t1 = time.ticks_cpu()
+        touch(q, 1, P)
+        for _ in range(1):
+            pass
+        t2 = time.ticks_cpu()
+        per.append((time.ticks_diff(t1, t0) - time.ticks_diff(t2, t1)) * INSNS_PER_CLOCK)
+    rounds = d.stats()["callbacks"]
+    d.deinit()
+    quiet.deinit()
+    return median(per), rounds
+
+
 def loop_clocks(b, n):
     t0 = time.ticks_cpu()
     write_loop(b, n)
@@ -179,6 +206,7 @@ result = {
     },
     "flush_instructions": flush_insns((1, 2, 4, 8, 16, 32, MAXP)),
     "timer_read_instructions": timer_reads(),
+    "scheduled_round_instructions": sched_round_insns(),
     "heap_bytes_per_instance": ram_per_instance(app_callback),
     "heap_bytes_per_instance_with_lambda": ram_per_instance(),
 }

@@ -186,6 +186,8 @@ def table(r):
          f"{r['flush_instructions_per_page']:.0f} / {r['flush_round_fixed_instructions']:.0f}"),
         ("  fixed, without the clock reads around flush()",
          f"{r['flush_round_fixed_net_instructions']:.0f}"),
+        ("round the timer delivers, one page (first write to callback's return)",
+         f"{r['scheduled_round_instructions']:.0f}"),
         ("RAM per instance (bytes, + its pages)", f"{r['ram_per_instance_bytes']}"),
         ("  table entry + heap (object, view); a lambda made in the call",
          (f"{r['instance_table_bytes_per_instance']} + {r['heap_bytes_per_instance']}; "
@@ -227,6 +229,8 @@ def main(argv=None):
         "flush_instructions_per_page": slope,
         "flush_round_fixed_instructions": fixed,
         "flush_timer_read_instructions": mcu["timer_read_instructions"],
+        "scheduled_round_instructions": mcu["scheduled_round_instructions"][0],
+        "scheduled_rounds_delivered": mcu["scheduled_round_instructions"][1],
         "flush_round_fixed_net_instructions": fixed - mcu["timer_read_instructions"],
         "heap_bytes_per_instance": mcu["heap_bytes_per_instance"],
         "heap_bytes_per_instance_with_lambda": mcu["heap_bytes_per_instance_with_lambda"],
