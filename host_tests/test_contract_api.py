@@ -204,3 +204,33 @@ for i in range(20):
 report(old[0], report_val, log)
 """)
     assert vals == [(19, [], [])]
+
+
+def test_size_page_size_and_pages_at_the_limit(mp):
+    # The object keeps pages and the page shift only (issue 14: RAM per instance); size,
+    # page size and pages must still read back exactly, live and deinited, up to MAX_PAGES.
+    vals, _ = run(mp, """
+ps = 2 * defio.PAGE_SIZE_MIN
+d = defio.DeferredIO(3 * ps + 1, record, page_size=ps)
+report(ps, len(d.buffer), d.page_size, d.npages, repr(d))
+d.deinit()
+report(repr(d))
+""")
+    # A script of its own: on some boards MAX_PAGES pages are the whole pool, and a dropped
+    # instance keeps its memory until the (conservative) GC frees it.
+    vals += run(mp, """
+n = defio.MAX_PAGES
+d = defio.DeferredIO(n * defio.PAGE_SIZE_MIN, record, page_size=defio.PAGE_SIZE_MIN)
+b = d.buffer
+b[len(b) - 1] = 1
+report(n, d.npages, len(b) // defio.PAGE_SIZE_MIN, d.pending())
+report(d.flush(), log[-1])
+d.deinit()
+""")[0]
+    ps = vals[0][0]
+    text = f"<DeferredIO size={3 * ps + 1} page_size={ps} npages=4"
+    assert vals[0] == (ps, 3 * ps + 1, ps, 4, text + ">")
+    assert vals[1] == text + " deinited>"
+    n = vals[2][0]
+    assert vals[2] == (n, n, n, [n - 1])
+    assert vals[3] == (1, [n - 1])

@@ -146,15 +146,27 @@ class Live:
 
     @staticmethod
     def _bands(changed):
-        """Consecutive changed rows -> [(y0, y1, x0, x1)]."""
+        """Changed rows {row: (x0, x1)} -> RAM windows [(y0, y1, x0, x1)], top to bottom.
+
+        A window costs its set-up (about 14 bytes: the RAM window, the address counters and
+        the write-RAM command) plus a full rectangle of data. Each row joins the window above
+        it when the grown rectangle costs no more than that window and one of its own: a
+        narrow row under a wide band (or the other way round) starts a new window, and rows
+        a few lines apart share one (the unchanged rows between them are sent again: the
+        panel holds them already, as it holds the unchanged columns of a band)."""
+        setup = 14
         bands = []
         for r in sorted(changed):
             x0, x1 = changed[r]
-            if bands and bands[-1][1] == r - 1:
-                y0, _, bx0, bx1 = bands[-1]
-                bands[-1] = (y0, r, min(bx0, x0), max(bx1, x1))
-            else:
-                bands.append((r, r, x0, x1))
+            if bands:
+                y0, y1, bx0, bx1 = bands[-1]
+                nx0, nx1 = min(bx0, x0), max(bx1, x1)
+                grown = (r - y0 + 1) * (nx1 - nx0 + 1)
+                apart = (y1 - y0 + 1) * (bx1 - bx0 + 1) + setup + x1 - x0 + 1
+                if grown <= apart:
+                    bands[-1] = (y0, r, nx0, nx1)
+                    continue
+            bands.append((r, r, x0, x1))
         return bands
 
     def _round(self, pages):

@@ -87,10 +87,21 @@ def round_open_insns():
     return median(per)
 
 
+def timer_reads():
+    # What the timing itself costs in flush_insns: the two clock reads around nothing.
+    samples = []
+    for _ in range(ROUNDS // 2):
+        t0 = time.ticks_cpu()
+        samples.append(time.ticks_diff(time.ticks_cpu(), t0) * INSNS_PER_CLOCK)
+    return median(samples)
+
+
 def flush_insns(counts):
     # Instructions of d.flush() with `pages` dirty pages and a callback that returns at once,
     # for each count, on one instance (a dropped instance keeps its pool memory until the GC
-    # finds it unreachable, and the conservative GC may not at once).
+    # finds it unreachable, and the conservative GC may not at once). The figures include
+    # the app's call of d.flush() and the clock reads around it (timer_reads: subtracted by
+    # tools/bench/run.py).
     d = defio.DeferredIO(MAXP * P, lambda d, p: None, delay_ms=1000000)
     b = d.buffer
     out = {}
@@ -104,6 +115,33 @@ def flush_insns(counts):
         out[str(pages)] = median(samples)
     d.deinit()
     return out
+
+
+def sched_round_insns():
+    # A whole round as the timer delivers it (delay_ms=0): the first write's fault, the
+    # timer's poll, mp_sched_schedule, the scheduler's entry at the next backward jump, the
+    # scheduled flush (lock, take, re-protect, the page list) and the callback; minus the
+    # same code writing to a page already open (no fault, nothing scheduled).
+    d = defio.DeferredIO(P, lambda d, p: None, delay_ms=0)
+    quiet = defio.DeferredIO(P, lambda d, p: None, delay_ms=1000000)
+    b, q = d.buffer, quiet.buffer
+    q[0] = 1  # open: writes to it never fault again
+    per = []
+    for _ in range(ROUNDS):
+        t0 = time.ticks_cpu()
+        touch(b, 1, P)
+        for _ in range(1):  # a backward jump: the scheduler runs the round here
+            pass
+        t1 = time.ticks_cpu()
+        touch(q, 1, P)
+        for _ in range(1):
+            pass
+        t2 = time.ticks_cpu()
+        per.append((time.ticks_diff(t1, t0) - time.ticks_diff(t2, t1)) * INSNS_PER_CLOCK)
+    rounds = d.stats()["callbacks"]
+    d.deinit()
+    quiet.deinit()
+    return median(per), rounds
 
 
 def loop_clocks(b, n):
@@ -129,16 +167,23 @@ def dirty_write_ratio(plain, n=4000, reps=5):
     return median(t_defio) / median(t_plain), faults
 
 
-def ram_per_instance():
+def ram_per_instance(callback=None):
+    # GC heap an instance takes: its object and its buffer's memoryview. The callback is the
+    # app's, made before the count; callback=None makes a lambda in the call, as the figure
+    # before issue 14's RAM work did (that counts the lambda's 16 bytes too).
     import gc
 
     gc.collect()
     before = gc.mem_free()
-    d = defio.DeferredIO(P, lambda d, p: None)
+    d = defio.DeferredIO(P, callback or (lambda d, p: None))
     gc.collect()
     used = before - gc.mem_free()
     d.deinit()
     return used
+
+
+def app_callback(d, pages):
+    pass
 
 
 ratio, faults = dirty_write_ratio(bytearray(P))
@@ -160,6 +205,9 @@ result = {
         "pages=8,instances=1,every other page": fault_insns(8, 1, 2),
     },
     "flush_instructions": flush_insns((1, 2, 4, 8, 16, 32, MAXP)),
-    "heap_bytes_per_instance": ram_per_instance(),
+    "timer_read_instructions": timer_reads(),
+    "scheduled_round_instructions": sched_round_insns(),
+    "heap_bytes_per_instance": ram_per_instance(app_callback),
+    "heap_bytes_per_instance_with_lambda": ram_per_instance(),
 }
 print(json.dumps(result))

@@ -115,14 +115,14 @@ def plot(results, path):
     for i, (key, label) in enumerate((("naive_bytes", "naive: display() each change"),
                                       ("pages_only_bytes", "defio: pages only"),
                                       ("bytes", "defio: pages + shadow"))):
-        ax1.bar([x + (i - 1) * width for x in xs], [wl[n].get(key, 0) for n in names],
+        ax1.bar([x + (i - 1) * width for x in xs], [wl[n].get(key) or 0 for n in names],
                 width, label=label)
     ax1.set_yscale("log")
     ax1.set_ylabel("bytes sent to the panel")
     for i, (key, label) in enumerate((("naive_time_to_final_ms", "naive"),
                                       ("time_to_final_ms", "defio"))):
         ax2.bar([x + (i - 0.5) * width for x in xs],
-                [wl[n].get(key, 0) / 1000 for n in names], width, label=label)
+                [(wl[n].get(key) or 0) / 1000 for n in names], width, label=label)
     ax2.set_ylabel("time to the final image (s, panel model)")
     for ax in (ax1, ax2):
         ax.set_xticks(list(xs))
@@ -184,7 +184,14 @@ def table(r):
           f"{r['host_fault_us_p99']:.2f}")),
         ("flush: instructions per page / fixed per round",
          f"{r['flush_instructions_per_page']:.0f} / {r['flush_round_fixed_instructions']:.0f}"),
+        ("  fixed, without the clock reads around flush()",
+         f"{r['flush_round_fixed_net_instructions']:.0f}"),
+        ("round the timer delivers, one page (first write to callback's return)",
+         f"{r['scheduled_round_instructions']:.0f}"),
         ("RAM per instance (bytes, + its pages)", f"{r['ram_per_instance_bytes']}"),
+        ("  table entry + heap (object, view); a lambda made in the call",
+         (f"{r['instance_table_bytes_per_instance']} + {r['heap_bytes_per_instance']}; "
+          f"+{r['heap_bytes_per_instance_with_lambda'] - r['heap_bytes_per_instance']}")),
         ("firmware text / defio's share",
          "{} / {} ({:.1f} %)".format(r["firmware_text_bytes"], r["defio_text_bytes"],
                                      100 * r["defio_text_share"])),
@@ -221,7 +228,12 @@ def main(argv=None):
         "flush_instructions": dict(flush),
         "flush_instructions_per_page": slope,
         "flush_round_fixed_instructions": fixed,
+        "flush_timer_read_instructions": mcu["timer_read_instructions"],
+        "scheduled_round_instructions": mcu["scheduled_round_instructions"][0],
+        "scheduled_rounds_delivered": mcu["scheduled_round_instructions"][1],
+        "flush_round_fixed_net_instructions": fixed - mcu["timer_read_instructions"],
         "heap_bytes_per_instance": mcu["heap_bytes_per_instance"],
+        "heap_bytes_per_instance_with_lambda": mcu["heap_bytes_per_instance_with_lambda"],
         "ram_per_instance_bytes": (mcu["heap_bytes_per_instance"]
                                    + sz["instance_table_bytes_per_instance"]),
         **sz,

@@ -183,7 +183,7 @@ void defio_backend_free(void *mem, size_t len) {
 }
 
 static size_t inst_len(const defio_inst_t *inst) {
-    return inst->npages << inst->page_shift;
+    return (size_t)inst->npages << inst->page_shift;
 }
 
 int defio_backend_attach(defio_inst_t *inst, const char **why) {

@@ -96,7 +96,13 @@ void defio_backend_protect(defio_inst_t *inst, const uint32_t *bits) {
     size_t nreg = inst_regions(inst);
     for (size_t k = 0; k < nreg; ++k) {
         size_t p0 = k * PAGES_PER_REGION;
-        uint32_t close = (bits[p0 >> 5] >> (p0 & 31)) & 0xffu; // 8 | 32: never straddles
+        uint32_t word = bits[p0 >> 5];
+        if (word == 0) {
+            // No page of this word's regions was taken: skip them all at once.
+            k = (p0 | 31) / PAGES_PER_REGION;
+            continue;
+        }
+        uint32_t close = (word >> (p0 & 31)) & 0xffu; // 8 | 32: never straddles
         if (close == 0) {
             continue;
         }

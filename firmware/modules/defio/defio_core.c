@@ -19,7 +19,7 @@ static uint8_t defio_claimed[DEFIO_MAX_INSTANCES];
 #define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 
 defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
-    uint32_t delay_ms, void *owner) {
+    uint32_t delay_ms) {
     if (npages == 0 || npages > DEFIO_MAX_PAGES) {
         return NULL;
     }
@@ -30,7 +30,6 @@ defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shif
             inst->base = base;
             inst->npages = npages;
             inst->page_shift = page_shift;
-            inst->owner = owner;
             inst->delay_ms = delay_ms;
             defio_claimed[i] = 1;
             return inst;
@@ -52,10 +51,17 @@ void defio_core_release(defio_inst_t *inst) {
     defio_claimed[inst - defio_table] = 0;
 }
 
+// ARMv6-M and ARMv7-M have no popcount instruction (__builtin_popcount is a library call
+// there): a dozen plain instructions per word, none for an empty one.
 static size_t popcount_words(const uint32_t *bits, size_t nwords) {
     size_t n = 0;
     for (size_t i = 0; i < nwords; ++i) {
-        n += __builtin_popcount(bits[i]);
+        uint32_t v = bits[i];
+        if (v != 0) {
+            v = v - ((v >> 1) & 0x55555555u);
+            v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+            n += (((v + (v >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+        }
     }
     return n;
 }
@@ -312,7 +318,7 @@ bool defio_core_overlaps(uintptr_t addr, size_t len) {
             continue;
         }
         uintptr_t lo = inst->base;
-        uintptr_t hi = lo + (inst->npages << inst->page_shift);
+        uintptr_t hi = lo + ((size_t)inst->npages << inst->page_shift);
         if (addr < hi && end > lo) {
             return true;
         }

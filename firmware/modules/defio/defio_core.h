@@ -37,6 +37,11 @@
 
 #define DEFIO_BITMAP_WORDS ((DEFIO_MAX_PAGES + 31) / 32)
 
+// defio_inst_t keeps npages in 16 bits.
+#if DEFIO_MAX_PAGES > 65535
+#error "DEFIO_MAX_PAGES must be at most 65535"
+#endif
+
 // Attribute of the functions the fault handler runs (a port may need them in RAM).
 #ifndef DEFIO_FAULT_PATH
 #define DEFIO_FAULT_PATH
@@ -50,11 +55,12 @@
 
 typedef struct _defio_inst_t {
     // Written by the thread before `live` is set (release), read-only while live.
+    // Packed into two words (RAM per instance, issue 14). The binding's object is found by
+    // the slot number (defio_core_index), not kept here.
     uintptr_t base;         // first byte of the protected memory, page aligned
-    size_t npages;          // pages covered (the last one may be partly used)
-    uint32_t page_shift;    // log2(page size)
-    void *owner;            // the binding's object, handed back in defio_port_round_due
-    uintptr_t backend;      // backend-private data (MPU: first region number)
+    uint16_t npages;        // pages covered (the last one may be partly used)
+    uint8_t page_shift;     // log2(page size)
+    uint8_t backend;        // backend-private data (MPU: first region number)
 
     // Written by the thread, read by the timer (and settle_ms by the fault handler): single
     // aligned words. retry_ms: the delay of a round that retries a failed delivery (backoff),
@@ -89,7 +95,7 @@ typedef enum {
 
 // Thread side. Claim a table slot for memory at `base` (NULL when the table is full).
 defio_inst_t *defio_core_claim(uintptr_t base, size_t npages, uint32_t page_shift,
-    uint32_t delay_ms, void *owner);
+    uint32_t delay_ms);
 // The slot number of a claimed instance (0 .. DEFIO_MAX_INSTANCES - 1).
 size_t defio_core_index(const defio_inst_t *inst);
 // Make a claimed instance visible to the fault handler and the timer.
@@ -142,7 +148,8 @@ bool defio_core_overlaps(uintptr_t addr, size_t len);
 uint32_t defio_core_poll(uint32_t now_ms, bool *scheduled);
 
 // Provided by the binding: schedule the flush of `inst` on the workqueue (the MicroPython
-// scheduler). Called from the timer side; returns false when the queue is full.
+// scheduler; the binding finds its object by defio_core_index). Called from the timer
+// side; returns false when the queue is full.
 bool defio_port_round_due(defio_inst_t *inst);
 
 #endif // DEFIO_CORE_H

@@ -19,16 +19,14 @@
 #include "defio_core.h"
 #include "moddefio.h"
 
+// 12 words on a 32-bit MCU: 48 bytes, three GC blocks (RAM per instance, issue 14). The size
+// is the buffer's length; page size and memory length follow from npages and page_shift.
 typedef struct _defio_obj_t {
     mp_obj_base_t base;
     defio_inst_t *inst;     // NULL once deinited
     mp_obj_t callback;
     mp_obj_t buffer;        // memoryview over mem (carries a pointer back to this object)
     void *mem;              // backend memory, given back when this object is collected
-    size_t mem_len;
-    size_t size;
-    size_t page_size;
-    size_t npages;
     // The thread delivering a round (its callback in flight), NULL when none: taken with a
     // compare-and-swap by whichever thread delivers, flushes or deinits, so one callback at
     // most is in flight and protection never changes under a running delivery.
@@ -37,10 +35,17 @@ typedef struct _defio_obj_t {
     mp_uint_t callbacks;
     mp_uint_t pages_delivered;
     mp_uint_t errors;
-    mp_uint_t failures_in_row;  // raising callbacks since the last good one (backoff)
     mp_uint_t repeats;          // the last printed error raised again this many times
     size_t last_error_hash;     // hash of the last printed error's text
+    uint16_t npages;            // DEFIO_MAX_PAGES <= 65535 (defio_core.h)
+    uint8_t page_shift;
+    uint8_t failures_in_row;    // raising callbacks since the last good one (backoff; stops
+                                // at 255, long after the backoff reached its cap)
 } defio_obj_t;
+
+static size_t obj_size(const defio_obj_t *self) {
+    return ((mp_obj_array_t *)MP_OBJ_TO_PTR(self->buffer))->len;
+}
 
 // A memoryview whose allocation holds one more word pointing at the DeferredIO object. The
 // GC scans whole allocations, so while anything holds d.buffer (a FrameBuffer, a display
@@ -108,12 +113,14 @@ static void check_max_delay(uint32_t delay_ms, uint32_t max_delay_ms) {
     }
 }
 
+// The set bits in order: a word at a time, each set bit found with one count of trailing
+// zeros (no test per page).
 static mp_obj_t pages_to_list(const uint32_t *bits, size_t npages, size_t count) {
     mp_obj_list_t *list = MP_OBJ_TO_PTR(mp_obj_new_list(count, NULL));
     size_t n = 0;
-    for (size_t p = 0; p < npages && n < count; ++p) {
-        if (defio_bit_get(bits, p)) {
-            list->items[n++] = MP_OBJ_NEW_SMALL_INT(p);
+    for (size_t w = 0; n < count && w < (npages + 31) / 32; ++w) {
+        for (uint32_t b = bits[w]; b != 0 && n < count; b &= b - 1) {
+            list->items[n++] = MP_OBJ_NEW_SMALL_INT(w * 32 + __builtin_ctz(b));
         }
     }
     return MP_OBJ_FROM_PTR(list);
@@ -176,15 +183,20 @@ static lock_result_t busy_try(defio_obj_t *self) {
 // for at most `timeout_ms` (0: no limit). Returns with SIGINT held where that matters; *old
 // is the state to give back (async_allow) after busy_release.
 static lock_result_t busy_acquire(defio_obj_t *self, uint32_t timeout_ms, async_state_t *old) {
+    async_hold(old);
+    lock_result_t r = busy_try(self);
+    if (r != LOCK_BUSY) {
+        return r; // the common case: no clock read
+    }
     uint32_t start = defio_backend_ticks_ms();
     for (;;) {
+        async_allow(old);
+        mp_event_wait_ms(1);
         async_hold(old);
-        lock_result_t r = busy_try(self);
+        r = busy_try(self);
         if (r != LOCK_BUSY || (timeout_ms != 0 && defio_backend_ticks_ms() - start >= timeout_ms)) {
             return r;
         }
-        async_allow(old);
-        mp_event_wait_ms(1);
     }
 }
 
@@ -242,7 +254,9 @@ static size_t deliver(defio_obj_t *self, const async_state_t *unheld, mp_obj_t *
         bool interrupt = is_interrupt(*exc);
         if (!interrupt) {
             self->errors += 1;
-            self->failures_in_row += 1;
+            if (self->failures_in_row < UINT8_MAX) {
+                self->failures_in_row += 1;
+            }
         }
         // The callback may have deinited the instance; then there is nothing to retry.
         // Interrupted: the pages stay pending, with no round armed for them (the program
@@ -346,7 +360,14 @@ static mp_obj_t defio_sched_flush(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(defio_sched_flush_obj, defio_sched_flush);
 
 bool defio_port_round_due(defio_inst_t *inst) {
-    return mp_sched_schedule(MP_OBJ_FROM_PTR(&defio_sched_flush_obj), MP_OBJ_FROM_PTR(inst->owner));
+    // The slot's object (set before the instance is published, cleared after it is
+    // released). None: the instance is being stopped on another thread; nothing to run.
+    mp_obj_t owner = __atomic_load_n(&MP_STATE_PORT(defio_live)[defio_core_index(inst)],
+        __ATOMIC_ACQUIRE);
+    if (owner == MP_OBJ_NULL) {
+        return true;
+    }
+    return mp_sched_schedule(MP_OBJ_FROM_PTR(&defio_sched_flush_obj), owner);
 }
 
 // Stop tracking and drop protection; no callback. The memory stays reserved.
@@ -414,22 +435,21 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     defio_obj_t *self = mp_obj_malloc_with_finaliser(defio_obj_t, type);
     memset((byte *)self + sizeof(mp_obj_base_t), 0, sizeof(*self) - sizeof(mp_obj_base_t));
     self->callback = callback;
-    self->size = size;
-    self->page_size = page_size;
     self->npages = npages;
-    self->mem_len = npages << shift;
+    self->page_shift = shift;
+    size_t mem_len = npages << shift;
     defio_view_t *view = m_new_obj(defio_view_t);
     view->owner = self;
 
     defio_backend_init();
     const char *why = "";
-    int err = defio_backend_alloc(self->mem_len, page_size, &self->mem, &why);
+    int err = defio_backend_alloc(mem_len, page_size, &self->mem, &why);
     if (err == MP_ENOMEM) {
         // Instances that were deinited and dropped keep their memory until the GC collects
         // them (a stale view must never reach a newer instance): collect, as the heap does,
         // and try once more.
         gc_collect();
-        err = defio_backend_alloc(self->mem_len, page_size, &self->mem, &why);
+        err = defio_backend_alloc(mem_len, page_size, &self->mem, &why);
     }
     if (err != 0) {
         nlr_raise(new_oserror(err, why));
@@ -439,10 +459,10 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         size, self->mem);
     self->buffer = MP_OBJ_FROM_PTR(&view->view);
 
-    defio_inst_t *inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms, self);
+    defio_inst_t *inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms);
     if (inst == NULL) {
         gc_collect(); // dropped, undeinited instances give their slots back in their finaliser
-        inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms, self);
+        inst = defio_core_claim((uintptr_t)self->mem, npages, shift, delay_ms);
     }
     if (inst == NULL) {
         nlr_raise(new_oserror(MP_ENOMEM, "defio: all instances are in use (deinit one first)"));
@@ -556,7 +576,7 @@ static mp_obj_t defio_del(mp_obj_t self_in) {
     defio_obj_t *self = MP_OBJ_TO_PTR(self_in);
     stop(self);
     if (self->mem != NULL) {
-        defio_backend_free(self->mem, self->mem_len);
+        defio_backend_free(self->mem, (size_t)self->npages << self->page_shift);
         self->mem = NULL;
     }
     return mp_const_none;
@@ -619,7 +639,7 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         if (attr == MP_QSTR_buffer) {
             value = self->buffer;
         } else if (attr == MP_QSTR_page_size) {
-            value = mp_obj_new_int_from_uint(self->page_size);
+            value = mp_obj_new_int_from_uint((size_t)1 << self->page_shift);
         } else if (attr == MP_QSTR_npages) {
             value = mp_obj_new_int_from_uint(self->npages);
         } else if (attr == MP_QSTR_delay_ms) {
@@ -652,8 +672,8 @@ static void defio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 static void defio_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     defio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_printf(print, "<DeferredIO size=%lu page_size=%lu npages=%lu%s>", (unsigned long)self->size,
-        (unsigned long)self->page_size, (unsigned long)self->npages,
+    mp_printf(print, "<DeferredIO size=%lu page_size=%lu npages=%lu%s>",
+        (unsigned long)obj_size(self), 1ul << self->page_shift, (unsigned long)self->npages,
         self->inst ? "" : " deinited");
 }
 
