@@ -88,9 +88,15 @@ $(PYLIB): $(SETUP_STAMP) tools/build_pylib.py
 # TIMEOUT=seconds stops the app (default 600). BOARD and APP are checked before any build.
 # PANEL=key[:WIDTHxHEIGHT] picks the simulated panel; without it, the app's driver constructor.
 RUN_BOARDS := unix qemu $(QEMU_BOARDS)
-ifneq ($(filter run repl firmware bench,$(MAKECMDGOALS)),)
+ifneq ($(filter run repl bench,$(MAKECMDGOALS)),)
 ifeq ($(filter $(BOARD),$(RUN_BOARDS)),)
 $(error unknown BOARD=$(BOARD): one of $(RUN_BOARDS))
+endif
+endif
+# make firmware also builds the rp2 boards' uf2 (flashed, not run here).
+ifneq ($(filter firmware,$(MAKECMDGOALS)),)
+ifeq ($(filter $(BOARD),$(RUN_BOARDS) $(RP2_BOARDS)),)
+$(error unknown BOARD=$(BOARD): one of $(RUN_BOARDS) $(RP2_BOARDS))
 endif
 endif
 ifneq ($(filter run,$(MAKECMDGOALS)),)

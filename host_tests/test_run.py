@@ -84,6 +84,21 @@ def test_wrong_app_and_board_are_one_line_before_anything_boots(tmp_path):
     assert time.monotonic() - t0 < 30
 
 
+def test_make_firmware_takes_the_rp2_boards_and_only_known_ones():
+    # Dry runs: what make would do, nothing built.
+    def dry(board):
+        return subprocess.run(["make", "--no-print-directory", "-n", "firmware",
+                               f"BOARD={board}"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60, check=False)
+    for board in ("RPI_PICO", "RPI_PICO2"):
+        r = dry(board)
+        assert r.returncode == 0, r.stderr
+        assert f"build/{board}/firmware.uf2" in r.stdout
+    r = dry("NOPE")
+    assert r.returncode != 0 and "unknown BOARD=NOPE" in r.stderr
+    assert "RPI_PICO2" in r.stderr
+
+
 def test_timeout_stops_a_hanging_app(tmp_path, board):
     a = app(tmp_path, "import time\nprint('alive')\nwhile True:\n    time.sleep(1)\n")
     t0 = time.monotonic()
