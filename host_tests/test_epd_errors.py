@@ -163,6 +163,32 @@ report(live.stats()["refreshes"])
     assert "SPI bus is in use" in values[0] and values[1] == 1
 
 
+def test_a_round_that_waited_for_the_app_resends_nothing_extra(mp, sim):
+    # The app's own transaction costs a retry, not a full resend: nothing had been sent.
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000)
+d.fill(E.WHITE); live.flush()
+d.pixel(3, 3, E.BLACK)
+d.spi_device.try_lock()
+try:
+    live.flush()
+except OSError as e:
+    report(str(e))
+d.spi_device.unlock()
+before = live.stats()
+live.flush()
+after = live.stats()
+report(after["full_refreshes"] - before["full_refreshes"],
+       after["partial_refreshes"] - before["partial_refreshes"],
+       after["bytes"] - before["bytes"])
+"""
+    values, _ = run(mp, sim, body)
+    assert "SPI bus is in use" in values[0]
+    full, partial, sent = values[1]
+    assert (full, partial) == (0, 1) and sent < 100, values[1]
+
+
 def test_panel_back_after_vanishing_gets_everything(mp, sim, unix_only, tmp_path):
     body = """
 d = make(); ref = make_ref()

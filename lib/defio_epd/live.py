@@ -92,6 +92,9 @@ class Live:
     def _callback(self, dio, pages):
         if self._in_round:  # never nested (defio guarantees it; this makes sure)
             raise OSError("defio_epd: a round is already running; the pages will be retried")
+        # The app inside its own transaction with the panel: nothing was sent, the panel
+        # still holds what it held; the pages are retried, no resend of everything.
+        self.ops.check_idle()
         self._in_round = True
         ok = False
         try:  # no except: KeyboardInterrupt and SystemExit go through untouched
@@ -170,7 +173,6 @@ class Live:
         return bands
 
     def _round(self, pages):
-        self.ops.check_idle()
         if self._invalid:
             self._invalid = False
             self._lost(False)
