@@ -13,7 +13,6 @@ GxEPD2 does the same, the panel needs it). A refresh takes about 20 s: its BUSY 
 bounded by busy_timeout_ms or 40 s, whichever is longer.
 """
 
-import time
 
 from micropython import const
 
@@ -96,37 +95,6 @@ class JD79661Ops(OpsBase):
             self._configure()
         self.window(x0, x1, y0, y1)
         self.write_ram(plane, data)
-
-    def write_ram(self, plane, data):
-        """The driver's write_ram() sends DTM with a chip select per byte (its single-byte
-        transactions): the data goes in one burst with chip select low again."""
-        disp = self.display
-        self.bytes += 1 + len(data)
-        ok = False
-        try:
-            disp.write_ram(plane)
-            ok = True
-        finally:
-            if not ok:
-                self._release()
-        spi = disp.spi_device
-        t0 = time.ticks_ms()
-        while not spi.try_lock():
-            if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
-                raise OSError("defio_epd: the SPI bus stayed locked")
-            time.sleep_ms(1)
-        ok = False
-        try:
-            disp._dc.value = True
-            disp._cs.value = False
-            spi.write(data)
-            disp._cs.value = True
-            ok = True
-        finally:
-            if ok:
-                spi.unlock()
-            else:
-                self._release()
 
     def refresh(self, full, x0, x1, y0, y1):
         if not self.configured:

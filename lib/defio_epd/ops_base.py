@@ -48,16 +48,24 @@ class OpsBase:
                 self._release()
 
     def write_ram(self, plane, data):
-        disp = self.display
-        self.bytes += 1 + len(data)
+        """The driver's RAM command for the plane, then the data in one burst."""
+        self.bytes += 1
         ok = False
         try:
-            disp.write_ram(plane)  # the command; chip select stays low
+            self.display.write_ram(plane)  # the command
             ok = True
         finally:
             if not ok:
                 self._release()
+        self.send_data(data)
+
+    def send_data(self, data):
+        """Data bytes after a command, in one burst with chip select low (drivers that select
+        the chip byte by byte, SSD1683, IL91874, UC8253, JD796xx, leave it high after the
+        command)."""
+        disp = self.display
         spi = disp.spi_device
+        self.bytes += len(data)
         t0 = time.ticks_ms()
         while not spi.try_lock():
             if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
@@ -66,7 +74,7 @@ class OpsBase:
         ok = False
         try:
             disp._dc.value = True
-            disp._cs.value = False  # a single-byte driver (SSD1683) raised it after the command
+            disp._cs.value = False
             spi.write(data)
             disp._cs.value = True
             ok = True

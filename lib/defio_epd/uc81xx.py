@@ -18,7 +18,6 @@ What differs per chip (a class row each):
   is full (DRF): `partial = False`, only the changed rows are sent.
 """
 
-import time
 
 from micropython import const
 
@@ -72,31 +71,7 @@ class _UC81xxOps(OpsBase):
 
     def write_ram(self, plane, data):
         self.command(_DTM2 if plane else _DTM1)
-        self._data(data)
-
-    def _data(self, data):
-        """Data bytes after a command; chip select low for all of them (the drivers that
-        select the chip byte by byte leave it high after the command)."""
-        disp = self.display
-        spi = disp.spi_device
-        self.bytes += len(data)
-        t0 = time.ticks_ms()
-        while not spi.try_lock():
-            if time.ticks_diff(time.ticks_ms(), t0) >= self.busy_timeout_ms:
-                raise OSError("defio_epd: the SPI bus stayed locked")
-            time.sleep_ms(1)
-        ok = False
-        try:
-            disp._dc.value = True
-            disp._cs.value = False
-            spi.write(data)
-            disp._cs.value = True
-            ok = True
-        finally:
-            if ok:
-                spi.unlock()
-            else:
-                self._release()
+        self.send_data(data)
 
     def window(self, x0, x1, y0, y1):
         xs, xe = x0 * 8, x1 * 8 + 7
@@ -150,7 +125,7 @@ class _NoWindowOps(_UC81xxOps):
         self.command(_PDTM2 if plane else _PDTM1,
                      bytearray((x >> 8, x & 0xFF, y0 >> 8, y0 & 0xFF, w >> 8, w & 0xFF,
                                 n >> 8, n & 0xFF)))
-        self._data(data)
+        self.send_data(data)
 
     def refresh(self, full, x0, x1, y0, y1):
         self.command(_DISPLAY_REFRESH)
