@@ -189,6 +189,31 @@ report(after["full_refreshes"] - before["full_refreshes"],
     assert (full, partial) == (0, 1) and sent < 100, values[1]
 
 
+def test_a_round_during_the_apps_link_transfer_is_retried_without_a_resend(mp, sim):
+    # A round the scheduler runs while the app waits inside a link transfer (here: the link
+    # inside a request, as panel_link marks it) sends nothing and keeps the panel's state.
+    body = """
+d = make()
+live = defio_epd.attach(d, delay_ms=10000)
+d.fill(E.WHITE); live.flush()
+d.pixel(3, 3, E.BLACK)
+panel_link.get()._busy = True
+try:
+    live.flush()
+except OSError as e:
+    report(str(e))
+panel_link.get()._busy = False
+before = live.stats()
+live.flush()
+after = live.stats()
+report(after["full_refreshes"] - before["full_refreshes"],
+       after["partial_refreshes"] - before["partial_refreshes"])
+"""
+    values, _ = run(mp, sim, body)
+    assert "panel link is in use" in values[0]
+    assert values[1] == (0, 1), values
+
+
 def test_panel_back_after_vanishing_gets_everything(mp, sim, unix_only, tmp_path):
     body = """
 d = make(); ref = make_ref()

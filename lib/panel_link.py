@@ -37,6 +37,8 @@ later command would reach the panel as data. While the link writes or waits for 
 scheduler may run a callback (a defio round) that uses the link too: that use is refused with
 `LinkError` ("busy"), the callback fails and is retried, and the transfer it interrupted goes
 on untouched (its frames would otherwise land inside a frame, or take that request's reply).
+`in_use()` says so beforehand: defio_epd checks it before a round sends anything, so such a
+round is only put off, and the panel keeps what it held.
 
 The transport is a small class with `write(buf)`, `read(n, timeout_ms)` and `close()`:
 `SocketTransport` (Unix port: address from the DEFIO_PANEL env var, "host:port") and
@@ -458,6 +460,12 @@ reply_timeout_ms = 5000  # for the links get() opens
 
 
 _opening = [False]
+
+
+def in_use():
+    """True while the app is inside a transfer on the link (or opening it): a callback that
+    runs now must not use the link (it would get LinkError "busy")."""
+    return _opening[0] or (_link is not None and _link._busy)
 
 
 def get():

@@ -19,7 +19,8 @@ class OpsBase:
 
     def check_idle(self):
         """A round may run between any two bytecodes of the app: if the app is inside its own
-        transaction with the panel (SPI locked or chip select low), retry the round later."""
+        transaction with the panel (SPI locked, chip select low, a link transfer), retry the
+        round later: nothing was sent, so the panel still holds what it held."""
         disp = self.display
         spi = disp.spi_device
         if not spi.try_lock():
@@ -27,6 +28,9 @@ class OpsBase:
         spi.unlock()
         if not disp._cs.value:
             raise OSError("defio_epd: a panel transaction is open; the round will be retried")
+        link = sys.modules.get("panel_link")  # the simulated panel's link, where there is one
+        if link is not None and link.in_use():
+            raise OSError("defio_epd: the panel link is in use; the round will be retried")
 
     def _release(self):
         """After a failed or interrupted transfer: the driver's command() leaves the bus

@@ -339,8 +339,8 @@ def measure(board, name, args):
 
     def one(mode):
         # A paced workload marks no waits where rounds run: a round that comes while the app
-        # talks to the simulator over the link (a marker) fails ("link busy") and resends
-        # everything, which would measure the markers, not the library.
+        # talks to the simulator over the link (a marker) is put off until the link is free,
+        # which would measure the markers, not the library.
         paced = name in TICKS and mode != "naive"
         src = demo + DEVICE.format(mode=mode, tick_ms=round(tick_ms * args.app_scale),
                                    delay_ms=delay, settle_ms=settle, max_delay_ms=max_delay,
