@@ -12,6 +12,7 @@ Frame: 0xA5, type (1 byte), payload length (2 bytes, little endian), payload, ch
   0x06 MARK  round, crc32 (4 + 4 bytes) 0x86 data: crc32 of the visible image and of RAM
   0x07 FAULT kind, arguments            (no reply; the simulator's fault injection)
   0x08 XFER  payload: MOSI bytes        0x88 data: the MISO bytes (as many)
+  0x09 ANALOG payload: [pin]            0x89 data: [pin, value (2 bytes LE, 0..65535)]
   0x7F ERROR payload: UTF-8 message     0x7F ERROR (either side), then the sender hangs up
 
 Every reply starts with the panel's epoch (4 bytes LE) and the number of frames the panel
@@ -24,7 +25,9 @@ after setting the panel up is still the panel's epoch.
 
 The panel description (HELLO reply) names the chip select of the SPI SRAM next to the panel,
 `sram=N`: while the device drives that pin low, SPI reads are XFER requests (the SRAM answers
-on MISO); otherwise a read returns zeros at once (the panel's MISO is idle).
+on MISO); otherwise a read returns zeros at once (the panel's MISO is idle). It also says
+`analog=N` when the simulator answers ANALOG requests (N: the pin of its button ladder); a
+panel without it (an older simulator, same protocol version) gets no ANALOG frame.
 
 Output frames are coalesced in a small buffer and sent when the chip select rises, when a
 pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corrupt frame,
@@ -56,6 +59,7 @@ T_SYNC = const(0x05)
 T_MARK = const(0x06)
 T_FAULT = const(0x07)
 T_XFER = const(0x08)
+T_ANALOG = const(0x09)
 T_REPLY = const(0x80)
 T_ERROR = const(0x7F)
 MAX_PAYLOAD = const(2048)
@@ -69,6 +73,10 @@ _unsent = set()  # pins whose level is not on the wire yet
 
 class LinkError(OSError):
     """The panel link failed: corrupt frame, vanished peer, timeout or an error report."""
+
+
+class NoLink(LinkError):
+    """This board has no panel link at all (no DEFIO_PANEL, no second UART): a real board."""
 
 
 def checksum(ftype, payload):
@@ -211,6 +219,11 @@ def default_transport():
         addr = None
     if addr:
         return SocketTransport(addr)
+    try:
+        from machine import UART  # noqa: F401
+    except ImportError:  # the Unix port without DEFIO_PANEL
+        raise NoLink("panel link: none here (DEFIO_PANEL is not set and the port has no "
+                     "machine.UART)")
     return UartTransport()
 
 
@@ -234,9 +247,12 @@ class Link:
         self.nonce = nonce.to_bytes(4, "little")
         self.panel = self._hello()
         self.sram_pin = None
+        self.analog = False  # the panel answers ANALOG requests
         for word in self.panel.split():
             if word.startswith("sram="):
                 self.sram_pin = int(word[5:])
+            elif word.startswith("analog="):
+                self.analog = True
         # The pins keep the levels the device drives, whatever happened to the link: tell the
         # panel again (frames lost with an earlier link may have carried a change).
         _unsent.update(_levels)
@@ -427,6 +443,14 @@ class Link:
 
     def read_pin(self, pin):
         return self._request(T_READ, bytes((pin,)))[1]
+
+    def read_analog(self, pin):
+        """The pin's analog level, 0..65535 (the simulated board's ADC)."""
+        if not self.analog:
+            raise LinkError("panel link: the panel has no analog inputs (its description "
+                            "names no analog=): an older simulator")
+        data = self._request(T_ANALOG, bytes((pin,)))
+        return data[1] | (data[2] << 8)
 
     def sync(self):
         """Returns the panel's epoch once the panel has handled everything sent so far."""

@@ -183,6 +183,17 @@ class UnixBoard:
             self.proc = None
         return Result("".join(chunks["out"]), "".join(chunks["err"]), p.returncode)
 
+    def place_files(self, files, folder):
+        """A current folder for the next run(cwd=...): the files and font5x8.bin (which
+        adafruit_framebuf opens from the current folder). Returns the folder."""
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for src in [PYLIB / "font5x8.bin", *files]:
+            src = pathlib.Path(src)
+            if src.exists():
+                (folder / src.name).write_bytes(src.read_bytes())
+        return folder
+
     def stop(self):
         p = self.proc
         if p is not None and p.poll() is None:
@@ -334,6 +345,16 @@ class QemuBoard:
     def panel_connect(self):
         """HOST:PORT of UART1 (QEMU's server socket): the simulator connects to it."""
         return f"127.0.0.1:{self.qemu.panel_port}" if self.qemu.panel == "tcp" else None
+
+    def place_files(self, files, folder=None):
+        """Copy files into the board's filesystem root (its current folder), as mpremote does
+        (littlefs on a RAM disk: they stay until a hard reset). Returns None: no cwd to give."""
+        del folder
+        for src in files:
+            r = self.mpremote("fs", "cp", str(src), ":" + pathlib.Path(src).name, timeout=120)
+            if r.returncode:
+                raise RuntimeError(f"cannot copy {src} to the board: "
+                                   + (r.stderr.strip().splitlines() or ["mpremote failed"])[-1])
 
     def run(self, src, timeout=60, env=None, on_output=None, on_error=None):
         del env, on_error  # the libraries are frozen; one stream

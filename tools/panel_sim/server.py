@@ -18,6 +18,11 @@ Outputs: panel.png in the app's orientation (`rotation`, the app's display.rotat
 controller renders its rotation-0 frame) and panel.json (counters, `panel` key, `native_size`,
 `rotation`, and protocol errors summarised: `error_count`, `error_summary` per kind with the
 first few; the log shows the first few link errors of each kind, the rest are counted).
+
+Analog inputs (ANALOG frames): `buttons_pin` (A3) is the shield's button ladder, pressed as
+`buttons` says (a schedule from the device's first frame: buttons.py); any other pin reads
+full scale while the device drives it high, else 0. `sram` picks the SRAM chip model
+(sram_23k640.CHIPS: the 8 KiB 23K640 by default, or the 32 KiB 23K256).
 """
 
 import json
@@ -29,6 +34,7 @@ import threading
 import time
 import zlib
 
+from . import buttons as B
 from . import controller_ssd1680 as ssd
 from . import protocol as P
 from .controller_jd79 import JD79661, JD79667
@@ -96,7 +102,8 @@ def parse_wiring(text):
 class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
                  controller="ssd1680", size=None, png_each=False, log=None, connect=None,
-                 rotation=0, panel_key=None):
+                 rotation=0, panel_key=None, buttons=None, buttons_pin=B.DEFAULT_PIN,
+                 sram="23k640"):
         host, _, port = listen.rpartition(":")
         self.connect = connect
         if isinstance(controller, str):
@@ -109,9 +116,14 @@ class PanelServer:
                 **kwargs)
         self.controller = controller
         self.controller.on_refresh = self._refreshed
-        from .sram_23k640 import SRAM23K640  # (here: the imports above are the panels' rows)
+        from .sram_23k640 import CHIPS  # (here: the imports above are the panels' rows)
 
-        self.sram = SRAM23K640()
+        if sram not in CHIPS:
+            raise ValueError(f"unknown SRAM chip {sram!r}: one of {' '.join(sorted(CHIPS))}")
+        self.sram = CHIPS[sram]()
+        self.buttons = list(buttons or [])  # [(button, start s, length s)] from the first frame
+        self.buttons_pin = buttons_pin
+        self.analog_reads = 0
         self.rotation = rotation % 4
         self.panel_key = panel_key or next(
             (k for k, v in CONTROLLERS.items() if isinstance(controller, v)), controller.name)
@@ -334,12 +346,21 @@ class PanelServer:
                 pin = payload[0]
                 level = c.busy_level() if pin == self.wiring["busy"] else self.levels.get(pin, 0)
                 return P.reply(ftype, c.epoch, self.rx, bytes((pin, level)))
+            if ftype == P.T_ANALOG and len(payload) == 1:
+                pin = payload[0]
+                self.analog_reads += 1
+                if pin == self.buttons_pin:
+                    value = B.level(self.buttons, time.monotonic() - self.first_frame_t)
+                else:
+                    value = B.FULL if self.levels.get(pin, 0) else 0
+                return P.reply(ftype, c.epoch, self.rx, bytes((pin, value & 0xFF, value >> 8)))
             if ftype == P.T_HELLO:
                 if payload[:len(P.HELLO)] != P.HELLO or len(payload) != len(P.HELLO) + 4:
                     self._link_error(f"unknown hello {payload!r} at stream offset {pos}")
                 c.state_lost("hello")
                 return P.reply(ftype, c.epoch, self.rx, payload[len(P.HELLO):] +
-                               f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']}".encode())
+                               f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']} "
+                               f"analog={self.buttons_pin}".encode())
             if ftype == P.T_SYNC:
                 return P.reply(ftype, c.epoch, self.rx)
             if ftype == P.T_MARK and len(payload) == 8:
@@ -492,7 +513,8 @@ class PanelServer:
             time_to_final_s=round(end - t0, 3) if end is not None and t0 is not None else None,
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
             panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
-            sram=dict(self.sram.counts, status=self.sram.status),
+            sram=dict(self.sram.counts, status=self.sram.status, chip=self.sram.name),
+            analog_reads=self.analog_reads,
             error_count=len(panel_errors) + len(self.link_errors),
             error_summary=summarise_errors(panel_errors + list(self.link_errors)),
             errors=panel_errors[:FIRST_FEW], link_errors=list(self.link_errors)[:FIRST_FEW],
