@@ -120,9 +120,11 @@ def run_once(board, src, out, args, controller="ssd1680", label="app"):
     live = LiveOutput()
     t0 = time.monotonic()
     res = None
+    stopped_at = None
     try:
         say(f"running {label}")
         stop_after = getattr(args, "stop_after", None)
+        t_run = time.monotonic()
         try:
             res = board.run(src + EPILOGUE, timeout=stop_after or args.timeout,
                             env={"DEFIO_PANEL": server.address}, on_output=live,
@@ -133,9 +135,12 @@ def run_once(board, src, out, args, controller="ssd1680", label="app"):
             # An app that runs on (an endless loop): stopped as asked, a planned end.
             say(f"stopped {label} after {stop_after:g} s, as asked (--stop-after)")
             res = Result("".join(live.text), "", 0)
+            stopped_at = t_run + stop_after
         live.close()
         if board.panel_connect is None:
             server.wait_disconnected()
+        if stopped_at is not None and server.forgive_hangups(stopped_at):
+            say("the app was stopped in the middle of a link request: its hang-up is the stop")
         if server.summary()["refreshes"] or res.returncode == 0:
             say("waiting for the panel's last refresh")
         server.wait_idle()

@@ -133,6 +133,7 @@ class PanelServer:
         self.log = log or (lambda msg: print(f"panel_sim: {msg}", file=sys.stderr, flush=True))
         self.levels = {}
         self.link_errors = []
+        self._link_error_times = []  # time.monotonic() of each link error
         self._link_kinds = {}  # kind -> link errors of that kind so far (the log shows a few)
         self.frames = 0
         self.connections = 0
@@ -306,12 +307,26 @@ class PanelServer:
 
     def _link_error(self, msg):
         self.link_errors.append(msg)
+        self._link_error_times.append(time.monotonic())
         kind = error_kind(msg)
         seen = self._link_kinds[kind] = self._link_kinds.get(kind, 0) + 1
         if seen <= FIRST_FEW:
             self.log(msg)
         elif seen == FIRST_FEW + 1:
             self.log(f"(more of this kind are only counted: {kind})")
+
+    def forgive_hangups(self, since):
+        """The device was stopped on purpose at `since` (time.monotonic()), e.g. an endless app
+        at its --stop-after: a connection it then reset or left mid-frame (a request under way)
+        is the stop, not a protocol error. Returns how many errors that took back."""
+        hangup = ("connection error", "the device vanished")
+        with self._lock:
+            keep = [(m, t) for m, t in zip(self.link_errors, self._link_error_times)
+                    if t < since or not m.startswith(hangup)]
+            taken = len(self.link_errors) - len(keep)
+            self.link_errors = [m for m, _ in keep]
+            self._link_error_times = [t for _, t in keep]
+        return taken
 
     def _handle(self, ftype, payload, pos):
         with self._lock:
