@@ -382,3 +382,131 @@ def test_the_simulator_logs_the_first_few_errors_of_a_kind_and_counts_the_rest(t
     assert saved["error_count"] == 10 and len(saved["link_errors"]) == FIRST_FEW
     assert saved["error_summary"] == {"unknown frame type #": {
         "count": 10, "first": server.link_errors[:FIRST_FEW]}}
+
+
+# -- the shield's buttons: the ladder model, analogio on the target, the reference's replay -----
+def test_the_ladder_gives_each_button_the_level_the_shield_test_sorts_it_by():
+    from tools.panel_sim import buttons as B
+
+    for button in (1, 2, 3, 4):
+        value = B.level(B.parse_schedule(f"{button}@1+2"), 2.0)
+        assert B.button_for(value) == button, (button, value)
+        assert B.level(B.parse_schedule(f"{button}@1+2"), 3.0) == B.FULL  # released
+    assert B.button_for(B.level([], 0)) is None and B.level([], 0) == 65535
+    # Two at once are resistors in parallel: the lower one wins the thresholds.
+    assert B.button_for(B.level(B.parse_schedule("3@0+5,4@0+5"), 1)) == 3
+    assert B.level(B.parse_schedule("1@0+5,4@0+5"), 1) == 0
+    for bad in ("5@1+1", "2@1", "x", "2@-1+1", "2@1+0"):
+        with pytest.raises(ValueError) as e:
+            B.parse_schedule(bad)
+        assert "\n" not in str(e.value) and "button press" in str(e.value)
+
+
+def test_analogio_reads_the_simulated_ladder_through_the_link(mp, sim_here):
+    from tools.panel_sim import buttons as B
+
+    seen = {}
+    for button in (None, 1, 2, 3, 4):
+        sim_here.buttons = B.parse_schedule(f"{button}@0+100000") if button else []
+        before = sim_here.analog_reads
+        out = run_on(mp, sim_here, """
+import board, analogio
+with analogio.AnalogIn(board.A3) as a:
+    v = a.value
+r = v / 65535
+b = None if r > 0.75 else 4 if r > 0.4 else 3 if r > 0.25 else 2 if r > 0.13 else 1
+print("analog", v, b, analogio.AnalogIn(board.D4).value)
+""")
+        words = next(x for x in out.splitlines() if x.startswith("analog")).split()
+        seen[button] = (int(words[1]), words[2], int(words[3]))
+        assert sim_here.analog_reads == before + 2
+    for button, (value, sorted_as, d4) in seen.items():
+        assert value == (B.level(B.parse_schedule(f"{button}@0+1"), 0.5) if button
+                         else 65535)
+        assert sorted_as == str(button) and d4 == 0
+
+
+def test_analogio_without_a_link_is_one_line(target):
+    if target.name != "unix":
+        pytest.skip("the firmware always has its panel link (UART1)")
+    res = target.run("import board, analogio\nanalogio.AnalogIn(board.A3)\n", timeout=30)
+    assert res.returncode == 1
+    last = res.err.strip().splitlines()[-1]
+    assert last == ("RuntimeError: analogio: cannot read board.A3: no panel link and no "
+                    "machine.ADC on this port"), res.err
+
+
+BMP_APP = """
+import board, busio, digitalio
+from adafruit_epd.epd import Adafruit_EPD
+from adafruit_epd.il0373 import Adafruit_IL0373
+from analogio import AnalogIn
+spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
+pin = digitalio.DigitalInOut
+display = Adafruit_IL0373(104, 212, spi, cs_pin=pin(board.D10), dc_pin=pin(board.D9),
+                          sramcs_pin=None, rst_pin=None, busy_pin=pin(board.D12))
+display.rotation = 1
+display.fill(Adafruit_EPD.WHITE)
+try:
+    f = open("blinka.bmp", "rb")
+    head = f.read(30)
+    f.close()
+    print("File opened", head[:2], int.from_bytes(head[18:22], "little"),
+          int.from_bytes(head[22:26], "little"), head[28])
+    display.fill_rect(1, 1, 8, 8, Adafruit_EPD.RED)
+except OSError:
+    print("Couldn't open file")
+print("A3", AnalogIn(board.A3).value)
+display.display()
+"""
+
+
+def test_the_bitmap_is_a_24_bit_bmp_of_the_panel_in_the_app_s_orientation(tmp_path):
+    panel = detect(BMP_APP, "bmp_app.py")
+    bmp = examples.make_bitmap(tmp_path / "blinka.bmp", panel)
+    head = bmp.read_bytes()[:30]
+    assert head[:2] == b"BM" and head[28] == 24
+    assert (int.from_bytes(head[18:22], "little"), int.from_bytes(head[22:26], "little")) == \
+        (212, 104)  # rotation 1: the app's width is the panel's height
+    img = Image.open(bmp).convert("RGB")
+    colours = {img.getpixel((x, y)) for x in range(img.width) for y in range(img.height)}
+    assert {(0, 0, 0), (255, 0, 0), (255, 255, 255)} <= colours
+
+
+def test_the_reference_opens_the_bitmap_and_hears_the_buttons(tmp_path):
+    from tools.panel_sim import buttons as B
+
+    app = tmp_path / "bmp_app.py"
+    app.write_text(BMP_APP)
+    panel = detect(BMP_APP, app.name)
+    bmp = examples.make_bitmap(tmp_path / "blinka.bmp", panel)
+    for setup, opened in (({"files": [bmp], "buttons": "2@0+600"}, True), ({}, False)):
+        refs, code, out = examples.reference(app, panel, None, setup, tmp_path / f"ref{opened}")
+        assert code == 0 and len(refs) == 1, out
+        assert ("File opened b'BM' 212 104 24" in out) == opened, out
+        level = B.level(B.parse_schedule("2@0+1"), 0.5) if opened else 65535
+        assert f"A3 {level}" in out, out
+        problems = examples.setup_problems("ref", out, refs[-1],
+                                           {"expect": ["File opened"], "colours": ["red"]})
+        assert problems == ([] if opened else [
+            "ref: the output does not say 'File opened' (after the lines before it)",
+            "ref: the picture has no red pixel"])
+
+
+def test_run_puts_the_file_where_the_app_opens_it(tmp_path, target, request):
+    board = "unix" if target.name == "unix" else request.config.getoption("--board")
+    app = tmp_path / "bmp_app.py"
+    app.write_text(BMP_APP)
+    bmp = examples.make_bitmap(tmp_path / "blinka.bmp", detect(BMP_APP, app.name))
+    for extra, opened in ((["--file", str(bmp), "--buttons", "4@0+600"], True), ([], False)):
+        out = tmp_path / f"out{opened}"
+        r = subprocess.run([sys.executable, "-m", "tools.run", "--board", board, "--app",
+                            str(app), "--out", str(out), "--time-scale", "0.05",
+                            "--timeout", "120", *extra], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300, check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        said = (out / "output.txt").read_text()
+        assert ("File opened b'BM' 212 104 24" in said) == opened, said
+        assert ("Couldn't open file" in said) != opened, said
+        png = Image.open(out / "panel.png").convert("RGB")
+        assert (png.getpixel((4, 4)) == (255, 0, 0)) == opened
