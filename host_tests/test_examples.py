@@ -510,3 +510,37 @@ def test_run_puts_the_file_where_the_app_opens_it(tmp_path, target, request):
         assert ("Couldn't open file" in said) != opened, said
         png = Image.open(out / "panel.png").convert("RGB")
         assert (png.getpixel((4, 4)) == (255, 0, 0)) == opened
+
+
+def test_the_shield_s_23k256_holds_what_the_23k640_wraps():
+    data = bytes(i // 256 for i in range(11776))  # more than 8 KiB, no period of 8 KiB
+    for chip, wraps in ((S.SRAM23K640(), True), (S.SRAM23K256(), False)):
+        op(chip, S.WRSR, 0x43)
+        op(chip, S.WRITE, 0, 0, *data)
+        assert (op(chip, S.READ, 0, 0, *bytes(len(data)))[3:] == data) != wraps
+        assert bool(chip.errors) == wraps and chip.size == (8192 if wraps else 32768)
+    assert S.CHIPS["23k256"] is S.SRAM23K256
+
+
+def test_a_hang_up_at_the_planned_stop_is_not_a_protocol_error(tmp_path):
+    import socket
+
+    from tools.panel_sim import PanelServer
+    from tools.panel_sim import protocol as P
+
+    server = PanelServer(out=tmp_path, log=lambda msg: None).start()
+    try:
+        host, port = server.address.rsplit(":", 1)
+        for n in (1, 2):  # a device that vanishes mid-frame, twice
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(P.encode(P.T_SYNC)[:3])
+            deadline = time.monotonic() + 10
+            while len(server.link_errors) < n and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if n == 1:
+                since = time.monotonic()
+    finally:
+        server.stop()
+    assert len(server.link_errors) == 2 and "vanished mid-frame" in server.link_errors[1]
+    assert server.forgive_hangups(since) == 1  # the second: after the stop
+    assert len(server.link_errors) == 1 and server.summary()["error_count"] == 1
