@@ -63,15 +63,16 @@ BITMAP = BUILD / "blinka.bmp"
 # this order) and which colours its reference picture must have. `waits`: its runs mostly
 # sleep, so they do not take one of the --jobs slots.
 # epd_shieldtest's display() ends with a 16 s wait (busy is None) after moving the 11616
-# bytes of its planes one XFER each from the SRAM: 32 to 44 s on MPS2_AN385 (as loaded as
-# this machine gets), 20 s on the Unix port. The app reads the buttons only between displays,
-# so each press after the first is held for 45 s: a display ends inside it on both boards. A
-# press seen again draws the same again (the final image is the same); the last one is held
-# to the end, so the app never spins on the link reading nothing. Its first display comes
-# about 96 + D s after the first frame: the last refresh by about 160 s on MPS2_AN385.
+# bytes of its planes one XFER each from the SRAM: D = 36 to 47 s on MPS2_AN385 (as loaded as
+# `make examples` gets this machine), 20 s on the Unix port. The app reads the buttons only
+# between displays (at t0 + k D, t0 its first read, 0.5 to 4 s): each press window holds one
+# of those ends on both boards; a press seen again draws the same again (the final image is
+# the same), and the last is held to the end, so the app never spins on the link reading
+# nothing. Its first display's refresh comes by t0 + 4 D - 17.7 s: 175 s at worst.
 SETUP = {
     "epd_shieldtest.py": {
-        "buttons": "1@1+2,2@4+45,3@50+45,4@96+75", "stop_after": 165.0, "sram": "23k256",
+        "buttons": "1@0.5+3.5,2@4.5+47.5,3@53+46,4@100+80", "stop_after": 175.0,
+        "sram": "23k256",
         "waits": True,
         "expect": ["Button #1 pressed", "Clear buffer", "Draw Rectangles", "Draw lines",
                    "Draw text"],
