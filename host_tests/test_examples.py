@@ -544,3 +544,96 @@ def test_a_hang_up_at_the_planned_stop_is_not_a_protocol_error(tmp_path):
     assert len(server.link_errors) == 2 and "vanished mid-frame" in server.link_errors[1]
     assert server.forgive_hangups(since) == 1  # the second: after the stop
     assert len(server.link_errors) == 1 and server.summary()["error_count"] == 1
+
+
+# -- presses that wait for the app: held until its refresh, the next once it reads again -------
+PRESS_APP = """
+import board, busio, digitalio
+from analogio import AnalogIn
+from adafruit_epd.epd import Adafruit_EPD
+from adafruit_epd.il0373 import Adafruit_IL0373
+spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
+pin = digitalio.DigitalInOut
+display = Adafruit_IL0373(104, 212, spi, cs_pin=pin(board.D10), dc_pin=pin(board.D9),
+                          sramcs_pin=None, rst_pin=None, busy_pin=pin(board.D12))
+display.fill(Adafruit_EPD.WHITE)
+DRAW = True
+last = None
+while True:
+    v = AnalogIn(board.A3).value / 65535
+    b = None if v > 0.75 else 4 if v > 0.4 else 3 if v > 0.25 else 2 if v > 0.13 else 1
+    if b != last:
+        print("Button", b)
+        last = b
+        if b and DRAW:
+            display.fill_rect(b * 10, 0, 8, 8, Adafruit_EPD.RED)
+            display.display()
+"""
+
+
+def test_a_press_is_held_until_the_refresh_and_the_next_waits_for_the_read_after_it():
+    from tools.panel_sim import buttons as B
+
+    p = B.Presses(B.parse_sequence("2,4"))
+    two, four = (B.level([(b, 0, 1)], 0) for b in (2, 4))
+    assert [p.read(), p.read()] == [two, two] and not p.done.is_set()
+    p.refresh_started()
+    assert [p.read(busy=True), p.read(busy=True)] == [B.FULL, B.FULL]  # still refreshing
+    assert "button 2" in p.describe() and "released" in p.describe()
+    assert p.read() == B.FULL  # the refresh is over: the release is read, the next press is on
+    assert [p.read(), p.read()] == [four, four] and "press 2 of 2" in p.describe()
+    p.refresh_started()
+    assert not p.done.is_set() and p.read() == B.FULL and p.done.is_set()
+    assert p.read() == B.FULL and p.done_at is not None
+    assert B.is_sequence("1,2,3,4") and not B.is_sequence("1@0+1") and not B.is_sequence("")
+    assert B.parse_buttons("1,3")[0] == [] and B.parse_buttons("1@0+1")[1] is None
+    for bad in ("5", "1,x", "0"):
+        with pytest.raises(ValueError) as e:
+            B.parse_sequence(bad)
+        assert "\n" not in str(e.value) and "button press" in str(e.value)
+
+
+def test_the_reference_draws_once_per_press_and_ends_after_the_last(tmp_path):
+    app = tmp_path / "press_app.py"
+    app.write_text(PRESS_APP)
+    panel = detect(PRESS_APP, app.name)
+    refs, code, out = examples.reference(app, panel, None, {"buttons": "2,4"}, tmp_path / "r")
+    assert code == 0 and examples.REF_DONE in out and len(refs) == 2, out
+    assert out.split().count("Button") == 3  # 2, released, 4 (the read after it ends it)
+    red = (255, 0, 0)
+    assert refs[0].getpixel((21, 1)) == red and refs[0].getpixel((41, 1)) != red
+    assert refs[1].getpixel((21, 1)) == red and refs[1].getpixel((41, 1)) == red
+    app.write_text(PRESS_APP.replace("DRAW = True", "DRAW = False"))  # never acts on a press
+    refs, code, out = examples.reference(app, panel, None, {"buttons": "2", "timeout": 3},
+                                         tmp_path / "r2")
+    assert code == 124 and not refs, out
+    assert out.strip().splitlines()[-1] == ("the app did not act on every button press (2) "
+                                            "within 3 s"), out
+
+
+def test_run_presses_until_the_app_acted_on_each_then_stops_it(tmp_path, target, request):
+    board = "unix" if target.name == "unix" else request.config.getoption("--board")
+    app = tmp_path / "press_app.py"
+    for draw, timeout in ((True, 120), (False, 15)):
+        app.write_text(PRESS_APP.replace("DRAW = True", f"DRAW = {draw}"))
+        out = tmp_path / f"out{draw}"
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-m", "tools.run", "--board", board, "--app",
+                            str(app), "--out", str(out), "--time-scale", "0.05", "--timeout",
+                            str(timeout), "--buttons", "2,4"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300, check=False)
+        said = r.stdout
+        if draw:
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "acted on every button press (--buttons), as planned" in r.stderr
+            # (the last read's "Button None" may be cut short by the stop)
+            assert said.split("\n")[:3] == ["Button 2", "Button None", "Button 4"], said
+            result = json.loads((out / "panel.json").read_text())
+            assert result["refreshes"] == 2 and result["error_count"] == 0
+            assert result["simulator"]["presses"] == "all 2 presses acted on"
+            assert time.monotonic() - t0 < 100  # stopped when done, not at the timeout
+        else:
+            assert r.returncode == 124, r.stdout + r.stderr
+            assert ("the buttons when it was stopped: press 1 of 2 (button 2) held, waiting "
+                    "for the app's refresh") in r.stderr, r.stderr
+            assert said.startswith("Button 2\n"), said

@@ -10,7 +10,8 @@
 3. Each in-scope one runs through `python -m tools.run --app` (what `make run APP=` runs), on
    each board, with the panel detected from its constructor (tools/examples/detect.py), and
    must exit 0. An example with a module-level `while True:` runs for STOP_AFTER seconds
-   (`--stop-after`: stopped then, a planned end).
+   (`--stop-after`: stopped then, a planned end), or, when it waits for button presses,
+   until it has acted on the last (a planned end too; SETUP's timeout bounds it).
 4. The reference: the same app on the Unix port with the driver drawing into plain buffers
    (sramcs_pin forced to None, pins and bus that reach no panel, display() replaced by a
    capture of the logical image in the app's orientation, in the contract palette). The
@@ -21,8 +22,9 @@
    bursts (display() calls of the reference). SRAM-backed examples skip this step: attach
    refuses SRAM-backed displays (a clear error, by design); they run as plain displays.
 6. What an example needs of the board besides the panel (SETUP): epd_shieldtest.py reads the
-   shield's four buttons (analogio on A3): the simulator presses 1, 2, 3, 4 on a schedule
-   (`tools.run --buttons`) and the reference's analogio replays the same schedule; the shield
+   shield's four buttons (analogio on A3): the simulator presses 1, 2, 3, 4, each until the
+   app has acted on it (`tools.run --buttons 1,2,3,4`), and the reference's analogio does the
+   same, a display() for a refresh (one refresh and one capture per press); the shield
    carries a 32 KiB SRAM (`--sram 23k256`). epd_bitmap.py opens blinka.bmp, which the sdist
    lacks: a 24-bit BMP drawn here (make_bitmap) goes where each run opens it (`--file`) and
    into the reference's current folder. Their output and reference picture are checked too.
@@ -62,16 +64,13 @@ BITMAP = BUILD / "blinka.bmp"
 # from the app's first frame), its 32 KiB SRAM, files it opens; what its output must say (in
 # this order) and which colours its reference picture must have. `waits`: its runs mostly
 # sleep, so they do not take one of the --jobs slots.
-# epd_shieldtest's display() ends with a 16 s wait (busy is None) after moving the 11616
-# bytes of its planes one XFER each from the SRAM: D = 36 to 47 s on MPS2_AN385 (as loaded as
-# `make examples` gets this machine), 20 s on the Unix port. The app reads the buttons only
-# between displays (at t0 + k D, t0 its first read, 0.5 to 4 s): each press window holds one
-# of those ends on both boards; a press seen again draws the same again (the final image is
-# the same), and the last is held to the end, so the app never spins on the link reading
-# nothing. Its first display's refresh comes by t0 + 4 D - 17.7 s: 175 s at worst.
+# epd_shieldtest reads the buttons between displays: each press is held until the app's next
+# refresh starts, the next one once that refresh is over and the app reads again (tools.run
+# --buttons 1,2,3,4; the reference's analogio the same, a capture for a refresh); its run
+# ends after the last, a planned end. `timeout` bounds it (a failure that says so).
 SETUP = {
     "epd_shieldtest.py": {
-        "buttons": "1@0.5+3.5,2@4.5+47.5,3@53+46,4@100+80", "stop_after": 175.0,
+        "buttons": "1,2,3,4", "timeout": 600.0,
         "sram": "23k256",
         "waits": True,
         "expect": ["Button #1 pressed", "Clear buffer", "Draw Rectangles", "Draw lines",
@@ -195,11 +194,25 @@ class SPI:
 '''
 # The shield's buttons as the simulator presses them: (from ms, to ms, value) segments of the
 # ladder's level (tools/panel_sim/buttons.py) from the first pin; full scale outside them.
-# A read takes a millisecond (an ADC conversion), as a link's round trip does.
+# A read takes a millisecond (an ADC conversion), as a link's round trip does. Or a sequence
+# (PRESSES: the levels of buttons pressed until the app acts on them, as buttons.Presses):
+# each held until the next display() (a capture: the app's refresh), released at the read
+# after it, the next press from the read after that; after the last, that read ends the run
+# (SystemExit, after DONE on stdout: a planned end).
 FAKE_ANALOGIO = '''
+import sys
 import time
 import digitalio
 SEGMENTS = {segments!r}
+PRESSES = {presses!r}
+_state = [0, True]  # the press under way, held
+if PRESSES:
+    import adafruit_epd.epd as _epd
+    _show = _epd.Adafruit_EPD.display
+    def _display(self):
+        _show(self)
+        _state[1] = False
+    _epd.Adafruit_EPD.display = _display
 class AnalogIn:
     def __init__(self, pin):
         self.pin = pin
@@ -208,6 +221,15 @@ class AnalogIn:
     @property
     def value(self):
         time.sleep_ms(1)
+        if PRESSES:
+            if _state[1]:
+                return PRESSES[_state[0]]
+            _state[0] += 1
+            _state[1] = True
+            if _state[0] == len(PRESSES):
+                sys.stdout.write("{done}\\n")
+                raise SystemExit(0)
+            return 65535
         t = time.ticks_diff(time.ticks_ms(), digitalio.first[0])
         for start, end, value in SEGMENTS:
             if start <= t < end:
@@ -220,12 +242,24 @@ class AnalogIn:
     def __exit__(self, *exc):
         pass
 '''
+REF_DONE = "@@presses done"
+
+
+def button_presses(text):
+    """A sequence's levels (buttons.Presses) or [] for a schedule (button_segments)."""
+    from tools.panel_sim import buttons
+
+    if not buttons.is_sequence(text):
+        return []
+    return [buttons.level([(b, 0, 1)], 0) for b in buttons.parse_sequence(text)]
 
 
 def button_segments(schedule):
     """The ladder's level over time: [(from ms, to ms, value)] where it is not full scale."""
     from tools.panel_sim import buttons
 
+    if buttons.is_sequence(schedule):
+        return []
     presses = buttons.parse_schedule(schedule)
     edges = sorted({round(t * 1000) for _, start, length in presses
                     for t in (start, start + length)})
@@ -309,7 +343,8 @@ def reference(path, panel, stop_after, setup=None, folder=None):
     (fake / "digitalio.py").write_text(FAKE_DIGITALIO)
     (fake / "busio.py").write_text(FAKE_BUSIO)
     (fake / "analogio.py").write_text(FAKE_ANALOGIO.format(
-        segments=button_segments(setup.get("buttons"))))
+        segments=button_segments(setup.get("buttons")),
+        presses=button_presses(setup.get("buttons")), done=REF_DONE))
     for src in [PYLIB / "font5x8.bin", *setup.get("files", [])]:
         (fake / pathlib.Path(src).name).write_bytes(pathlib.Path(src).read_bytes())
     src = REF_PROLOGUE.format(module=driver_module(panel.driver), cls=panel.driver,
@@ -317,13 +352,17 @@ def reference(path, panel, stop_after, setup=None, folder=None):
                               quad=panel.driver.startswith("Adafruit_JD7966")) + path.read_text()
     env = dict(os.environ, MICROPYPATH=":".join(map(str, (fake, ROOT / "lib", PYLIB,
                                                              MPY_EXTMOD))))
+    limit = stop_after or setup.get("timeout", TIMEOUT)
     try:
         r = subprocess.run([str(UNIX), "-c", src], env=env, cwd=fake, capture_output=True,
-                           text=True, timeout=stop_after or TIMEOUT, check=False)
+                           text=True, timeout=limit, check=False)
         out, code = r.stdout + (r.stderr if r.returncode else ""), r.returncode
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         code = 0 if stop_after else 124
+        if code and button_presses(setup.get("buttons")):
+            out += (f"\nthe app did not act on every button press "
+                    f"({setup['buttons']}) within {limit:g} s\n")
     images = []
     for line in out.splitlines():
         if line.startswith(REF_SAME) and images:
@@ -355,8 +394,9 @@ def with_attach(src, name):
 def run_app(app, board, out, stop_after, setup=None):
     """tools.run on one board: (exit status, panel.json or None, last lines of output)."""
     setup = setup or {}
+    limit = setup.get("timeout", TIMEOUT)
     cmd = [str(PYTHON), "-m", "tools.run", "--board", board, "--app", str(app), "--out",
-           str(out), "--time-scale", str(TIME_SCALE), "--timeout", str(TIMEOUT)]
+           str(out), "--time-scale", str(TIME_SCALE), "--timeout", str(limit)]
     if setup.get("buttons"):
         cmd += ["--buttons", setup["buttons"]]
     if setup.get("sram"):
@@ -367,7 +407,7 @@ def run_app(app, board, out, stop_after, setup=None):
         cmd += ["--stop-after", str(stop_after)]
     try:
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                           timeout=(stop_after or TIMEOUT) + 60, check=False)
+                           timeout=(stop_after or limit) + 60, check=False)
     except subprocess.TimeoutExpired:
         return 124, None, "tools.run did not end"
     result = None
@@ -439,8 +479,10 @@ def check_example(path, panel, boards, jobs_pool, out_root=BUILD, waiting_pool=N
         return row
     src = path.read_text()
     setup = SETUP.get(path.name, {})
-    stop_after = setup.get("stop_after", STOP_AFTER) if endless(src) else None
-    row["bound"] = f"{stop_after:g} s" if stop_after else "ends"
+    presses = button_presses(setup.get("buttons"))
+    stop_after = None if presses or not endless(src) else setup.get("stop_after", STOP_AFTER)
+    row["bound"] = (f"{stop_after:g} s" if stop_after else
+                    "presses acted on" if presses else "ends")
     if BITMAP in setup.get("files", []):
         make_bitmap(BITMAP, panel)
     sram = panel.pins.get("sram") is not None
@@ -470,6 +512,9 @@ def check_example(path, panel, boards, jobs_pool, out_root=BUILD, waiting_pool=N
         return row
     row["bursts"] = len(refs)
     row["problems"] += setup_problems("reference", out, refs[-1], setup)
+    if presses and (REF_DONE not in out or len(refs) != len(presses)):
+        row["problems"].append(f"reference: {len(refs)} captures for {len(presses)} presses"
+                               + ("" if REF_DONE in out else ", the presses not all acted on"))
     for (variant, board), (out_dir, fut) in futures.items():
         status, result, tail = fut.result()
         key = f"{board}-{variant}"
@@ -482,6 +527,9 @@ def check_example(path, panel, boards, jobs_pool, out_root=BUILD, waiting_pool=N
         elif not exact:
             row["problems"].append(f"{key}: panel.png differs from the reference "
                                    f"({out_dir / 'panel.png'})")
+        elif presses and result.get("refreshes") != len(presses):
+            row["problems"].append(f"{key}: {result.get('refreshes')} refreshes for "
+                                   f"{len(presses)} presses")
         elif variant == "attach" and (result.get("refreshes") or 0) > len(refs):
             row["problems"].append(f"{key}: {result['refreshes']} refreshes for "
                                    f"{len(refs)} bursts")

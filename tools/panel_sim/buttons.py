@@ -10,7 +10,17 @@ A schedule says which button is pressed when, in seconds from the device's first
 the link (the app opening its pins): `parse_schedule("1@0.5+1,2@2+1")` is button 1 from 0.5 s
 for 1 s, then button 2 from 2 s for 1 s. Values are 16-bit, as CircuitPython's
 `AnalogIn.value` (0..65535).
+
+Or presses that wait for the app (`Presses`, from a sequence "1,2,3,4": buttons, no times):
+each button is held from when the sequence reaches it until the panel sees the app's next
+refresh start (the app read it and is drawing), then released; the next press begins when
+that refresh is over and the app reads the ladder again (that read sees the release). The
+sequence is done (`done`, an Event) at that read after the last one's refresh: no assumption
+about how long the app takes to draw.
 """
+
+import threading
+import time
 
 PULL_UP = 10000  # ohms
 LADDER = {1: 0, 2: 2200, 3: 4700, 4: 12000}  # button -> ohms to ground
@@ -54,3 +64,67 @@ def button_for(value):
         if reading > limit:
             return button
     return 1
+
+
+def is_sequence(text):
+    """True for a sequence of presses that wait for the app ("1,2,3,4"), not a schedule."""
+    return bool(text and text.strip()) and "@" not in text
+
+
+def parse_sequence(text):
+    """"1,2,3,4" -> [1, 2, 3, 4]; ValueError with one line."""
+    out = []
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        if not item.isdigit() or int(item) not in LADDER:
+            raise ValueError(f"button press {item!r}: a button of {sorted(LADDER)} (a sequence "
+                             "of presses, e.g. 1,2,3,4) or BUTTON@START+SECONDS")
+        out.append(int(item))
+    return out
+
+
+class Presses:
+    """The sequence's state: `read(busy)` is the ladder's level at an analog read (busy: the
+    panel is refreshing), `refresh_started()` the panel's news of a refresh."""
+
+    def __init__(self, order):
+        self.order = list(order)
+        self.index = 0  # the press under way
+        self.held = bool(self.order)  # held, or released and waiting for the refresh's end
+        self.done = threading.Event()
+        self.done_at = None  # time.monotonic() when the sequence was done
+        if not self.order:
+            self._finish()
+
+    def read(self, busy=False):
+        if self.done.is_set():
+            return FULL
+        if self.held:
+            return level([(self.order[self.index], 0, 1)], 0)
+        if not busy:  # the app reads again after its refresh: released, and on to the next
+            self.index += 1
+            self.held = self.index < len(self.order)
+            if not self.held:
+                self._finish()
+        return FULL
+
+    def _finish(self):
+        self.done_at = time.monotonic()
+        self.done.set()
+
+    def refresh_started(self):
+        self.held = False
+
+    def describe(self):
+        if self.done.is_set():
+            return f"all {len(self.order)} presses acted on"
+        b = self.order[self.index]
+        what = ("held, waiting for the app's refresh" if self.held
+                else "released, waiting for the refresh to end and the app to read again")
+        return f"press {self.index + 1} of {len(self.order)} (button {b}) {what}"
+
+
+def parse_buttons(text):
+    """A schedule or a sequence: (schedule, Presses or None); ValueError with one line."""
+    if is_sequence(text):
+        return [], Presses(parse_sequence(text))
+    return parse_schedule(text), None

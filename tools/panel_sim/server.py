@@ -20,7 +20,8 @@ controller renders its rotation-0 frame) and panel.json (counters, `panel` key, 
 first few; the log shows the first few link errors of each kind, the rest are counted).
 
 Analog inputs (ANALOG frames): `buttons_pin` (A3) is the shield's button ladder, pressed as
-`buttons` says (a schedule from the device's first frame: buttons.py); any other pin reads
+`buttons` says (a schedule from the device's first frame: buttons.py) or, with `presses` (a
+buttons.Presses), pressed until the app has acted on each press; any other pin reads
 full scale while the device drives it high, else 0. `sram` picks the SRAM chip model
 (sram_23k640.CHIPS: the 8 KiB 23K640 by default, or the 32 KiB 23K256).
 """
@@ -103,7 +104,7 @@ class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
                  controller="ssd1680", size=None, png_each=False, log=None, connect=None,
                  rotation=0, panel_key=None, buttons=None, buttons_pin=B.DEFAULT_PIN,
-                 sram="23k640"):
+                 sram="23k640", presses=None):
         host, _, port = listen.rpartition(":")
         self.connect = connect
         if isinstance(controller, str):
@@ -123,6 +124,7 @@ class PanelServer:
         self.sram = CHIPS[sram]()
         self.buttons = list(buttons or [])  # [(button, start s, length s)] from the first frame
         self.buttons_pin = buttons_pin
+        self.presses = presses  # presses that wait for the app's refreshes (or None)
         self.analog_reads = 0
         self.rotation = rotation % 4
         self.panel_key = panel_key or next(
@@ -364,7 +366,9 @@ class PanelServer:
             if ftype == P.T_ANALOG and len(payload) == 1:
                 pin = payload[0]
                 self.analog_reads += 1
-                if pin == self.buttons_pin:
+                if pin == self.buttons_pin and self.presses is not None:
+                    value = self.presses.read(c.busy())
+                elif pin == self.buttons_pin:
                     value = B.level(self.buttons, time.monotonic() - self.first_frame_t)
                 else:
                     value = B.FULL if self.levels.get(pin, 0) else 0
@@ -489,6 +493,8 @@ class PanelServer:
 
     # -- outputs ----------------------------------------------------------------------
     def _refreshed(self, kind, window):
+        if self.presses is not None:
+            self.presses.refresh_started()
         if self._stick_ms:  # an injected stuck BUSY: this refresh takes longer
             self.controller.busy_until += self._stick_ms / 1000
             self._stick_ms = 0
@@ -530,6 +536,7 @@ class PanelServer:
             panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
             sram=dict(self.sram.counts, status=self.sram.status, chip=self.sram.name),
             analog_reads=self.analog_reads,
+            presses=self.presses.describe() if self.presses is not None else None,
             error_count=len(panel_errors) + len(self.link_errors),
             error_summary=summarise_errors(panel_errors + list(self.link_errors)),
             errors=panel_errors[:FIRST_FEW], link_errors=list(self.link_errors)[:FIRST_FEW],
