@@ -206,6 +206,78 @@ print(type(a).__name__, round(b - a, 1), type(n).__name__, n >= int(b * 1e9) - 1
     assert 1.0 <= float(words[4]) <= 2.0 and words[5:] == ["True", "True"], out
 
 
+def test_sram_tells_what_a_sequential_read_clocks_out_next_and_nothing_else():
+    chip = S.SRAM23K256()
+    data = bytes((i * 7 + i // 256) & 0xFF for i in range(chip.size))
+    op(chip, S.WRSR, 0x40)  # sequential
+    op(chip, S.WRITE, 0, 0, *data)
+    chip.select()
+    assert chip.ahead(8) == b""  # no instruction yet
+    chip.transfer(bytes((S.READ, 0x12)))
+    assert chip.ahead(8) == b""  # half an address
+    chip.transfer(bytes((0x34,)))
+    assert chip.ahead(600) == data[0x1234:0x1234 + 600]
+    got = chip.transfer(bytes(700))  # the bytes out whatever comes in: the ones told
+    assert got == data[0x1234:0x1234 + 700] and chip.ahead(3) == data[0x1234 + 700:][:3]
+    chip.deselect()
+    assert chip.ahead(3) == b""
+    chip.select()
+    chip.transfer(bytes((S.READ, 0x7F, 0xFE)))
+    assert chip.ahead(10) == data[-2:]  # never past the end (where it wraps)
+    chip.deselect()
+    for status, cmd in ((0x40, S.WRITE), (0x00, S.READ), (0x80, S.READ)):
+        op(chip, S.WRSR, status)  # a write, byte mode, page mode: nothing ahead
+        chip.select()
+        chip.transfer(bytes((cmd, 0, 0)))
+        assert chip.ahead(4) == b"", (status, cmd)
+        chip.deselect()
+    assert chip.errors == []
+
+
+AHEAD_APP = """
+import board, busio, digitalio, panel_link
+from adafruit_epd.mcp_sram import Adafruit_MCP_SRAM
+spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
+cs = digitalio.DigitalInOut(board.SRAM_CS)
+sram = Adafruit_MCP_SRAM(cs, spi)  # sequential mode
+data = bytes((i * 7 + i // 256) & 0xFF for i in range(2048))
+for i in range(0, 2048, 512):
+    sram.write(i, data[i:i + 512])
+link = panel_link.get()
+b = bytearray(1)
+def read(addr, n, toggle_at=None):
+    cs.value = False
+    spi.write(bytes((3, addr >> 8, addr & 0xFF)))
+    out = bytearray()
+    for k in range(n):
+        spi.write_readinto(b"\\x5a", b)  # what goes in does not matter
+        out += b
+    cs.value = True
+    return bytes(out)
+got = read(5, 1300)  # across two blocks sent ahead
+print("seq", got == data[5:1305], link.ahead_bytes, len(link._ahead))
+cs.value = False
+spi.write(bytes((3, 0, 100)))
+spi.write_readinto(b"\\x00", b)
+first = b[0]
+cs.value = True  # mid-block: what is left is dropped
+left = len(link._ahead)
+print("toggle", first == data[100], left, read(300, 40) == data[300:340])
+print("bytes", link.ahead_bytes)
+"""
+
+
+def test_sram_reads_from_bytes_sent_ahead_equal_the_sram_and_a_toggle_drops_them(mp, sim_here):
+    out = run_on(mp, sim_here, AHEAD_APP, timeout=300)
+    seq = next(x for x in out.splitlines() if x.startswith("seq")).split()
+    toggle = next(x for x in out.splitlines() if x.startswith("toggle")).split()
+    assert seq[1] == "True" and int(seq[2]) > 1024 and seq[3] == "0", out
+    assert toggle[1] == "True" and toggle[2] == "0" and toggle[3] == "True", out
+    m = sim_here.sram
+    assert m.errors == [] and sim_here.all_errors() == [] and sim_here.ahead_bytes > 1024
+    assert m.counts["bytes_in"] >= 1300 + 40  # every byte clocked reached the SRAM
+
+
 SRAM_APP = """
 import board, busio, digitalio
 from adafruit_epd.mcp_sram import Adafruit_MCP_SRAM

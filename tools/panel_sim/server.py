@@ -5,7 +5,8 @@
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
 EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7, and sram=6, the chip select
 of the FeatherWing's SPI SRAM, a 23K640 that shares the bus: sram_23k640.py; XFER frames get
-its MISO bytes back). Connections are served
+its MISO bytes back; XFER_AHEAD frames also the bytes a sequential READ will clock out next,
+up to protocol.AHEAD: the device clocks those out itself). Connections are served
 one after another; the panel (its RAM and image) outlives them, as a wired panel would, but
 each new connection and each HELLO starts a new epoch (frames may have been lost between).
 
@@ -126,6 +127,7 @@ class PanelServer:
         self.buttons_pin = buttons_pin
         self.presses = presses  # presses that wait for the app's refreshes (or None)
         self.analog_reads = 0
+        self.ahead_bytes = 0  # SRAM bytes sent ahead (XFER_AHEAD replies)
         self.rotation = rotation % 4
         self.panel_key = panel_key or next(
             (k for k, v in CONTROLLERS.items() if isinstance(controller, v)), controller.name)
@@ -337,7 +339,7 @@ class PanelServer:
             if self.first_frame_t is None:
                 self.first_frame_t = time.monotonic()
             c = self.controller
-            if ftype in (P.T_SPI, P.T_XFER):
+            if ftype in (P.T_SPI, P.T_XFER, P.T_XFER_AHEAD):
                 # Every device whose chip select is low sees the bytes; only the SRAM answers.
                 if not self.levels.get(self.wiring["cs"], 1):
                     c.spi(payload, self.levels.get(self.wiring["dc"], 0), pos + 4)
@@ -346,7 +348,13 @@ class PanelServer:
                     miso = self.sram.transfer(payload, pos + 4)
                 if ftype == P.T_SPI:
                     return None
-                return P.reply(ftype, c.epoch, self.rx, miso or bytes(len(payload)))
+                miso = miso or bytes(len(payload))
+                if ftype == P.T_XFER_AHEAD and not self.levels.get(self.wiring["sram"], 1):
+                    room = P.MAX_PAYLOAD - 8 - len(miso)  # the reply's head: 8 bytes
+                    ahead = self.sram.ahead(min(P.AHEAD, room))
+                    self.ahead_bytes += len(ahead)
+                    miso += ahead
+                return P.reply(ftype, c.epoch, self.rx, miso)
             if ftype == P.T_PIN and len(payload) == 2:
                 pin, level = payload
                 old = self.levels.get(pin, 1)
@@ -379,7 +387,7 @@ class PanelServer:
                 c.state_lost("hello")
                 return P.reply(ftype, c.epoch, self.rx, payload[len(P.HELLO):] +
                                f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']} "
-                               f"analog={self.buttons_pin}".encode())
+                               f"analog={self.buttons_pin} ahead={P.AHEAD}".encode())
             if ftype == P.T_SYNC:
                 return P.reply(ftype, c.epoch, self.rx)
             if ftype == P.T_MARK and len(payload) == 8:
@@ -534,7 +542,8 @@ class PanelServer:
             time_to_final_s=round(end - t0, 3) if end is not None and t0 is not None else None,
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
             panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
-            sram=dict(self.sram.counts, status=self.sram.status, chip=self.sram.name),
+            sram=dict(self.sram.counts, status=self.sram.status, chip=self.sram.name,
+                      sent_ahead=self.ahead_bytes),
             analog_reads=self.analog_reads,
             presses=self.presses.describe() if self.presses is not None else None,
             error_count=len(panel_errors) + len(self.link_errors),

@@ -16,6 +16,11 @@ WRITE that runs past the end of the array wraps to address 0 as the chip does, a
 noted as an error too (once per instruction): the app's buffers need more than the 8 KiB
 this chip has (a 128x296 tri-colour display needs 9472 bytes), and what it shows is garbage.
 
+In a sequential READ the bytes out do not depend on the bytes in: `ahead(n)` tells the next
+(up to) n bytes the chip will clock out, without clocking (none in any other instruction or
+mode, or before the address is in; never past the end of the array). The simulator sends
+them ahead to the device, which then clocks them out locally while its bytes still come here.
+
 `SRAM23K256` is its 256 Kbit (32 KiB) sibling with the same instructions and modes, the chip
 of boards whose panel needs more (the 2.7" shield's 176x264 tri-colour planes: 11616 bytes).
 `CHIPS` maps the simulator's `--sram` names to the models.
@@ -69,6 +74,15 @@ class SRAM23K640:
         if self._addr + 1 == self.size:
             self._past_end = True  # an error if a byte is read or written there
         return (self._addr + 1) % self.size
+
+    def ahead(self, n):
+        """The next bytes (at most n) a sequential READ under way will clock out; b"" unless
+        one is (selected, READ, address in, sequential mode), and never past the array's end
+        (where it wraps: an error the clocking itself notes)."""
+        if (self._state != "data" or self._cmd != READ or self.mode != MODE_SEQUENTIAL
+                or self._past_end):
+            return b""
+        return bytes(self.mem[self._addr:min(self._addr + n, self.size)])
 
     def transfer(self, mosi, pos=0):
         """Bytes in while selected; returns the bytes out (0 where the chip drives nothing)."""
