@@ -258,11 +258,14 @@ got = read(5, 1300)  # across two blocks sent ahead
 print("seq", got == data[5:1305], link.ahead_bytes, len(link._ahead))
 cs.value = False
 spi.write(bytes((3, 0, 100)))
-spi.write_readinto(b"\\x00", b)
-first = b[0]
+firsts = bytearray()
+for k in range(3):
+    spi.write_readinto(b"\\x00", b)
+    firsts += b
+had = len(link._ahead) - link._at
 cs.value = True  # mid-block: what is left is dropped
 left = len(link._ahead)
-print("toggle", first == data[100], left, read(300, 40) == data[300:340])
+print("toggle", firsts == data[100:103], left, read(300, 40) == data[300:340], had)
 print("bytes", link.ahead_bytes)
 """
 
@@ -273,9 +276,14 @@ def test_sram_reads_from_bytes_sent_ahead_equal_the_sram_and_a_toggle_drops_them
     toggle = next(x for x in out.splitlines() if x.startswith("toggle")).split()
     assert seq[1] == "True" and int(seq[2]) > 1024 and seq[3] == "0", out
     assert toggle[1] == "True" and toggle[2] == "0" and toggle[3] == "True", out
+    assert int(toggle[4]) > 100, out  # the second read asked for more, not the first
     m = sim_here.sram
     assert m.errors == [] and sim_here.all_errors() == [] and sim_here.ahead_bytes > 1024
+    sent = sim_here.ahead_bytes
     assert m.counts["bytes_in"] >= 1300 + 40  # every byte clocked reached the SRAM
+    # One read of an instruction (a pixel's byte) asks for nothing ahead.
+    out = run_on(mp, sim_here, SRAM_APP)
+    assert out.split()[:3] == ["True", "0xbeef", "1"] and sim_here.ahead_bytes == sent, out
 
 
 SRAM_APP = """

@@ -30,7 +30,8 @@ on MISO); otherwise a read returns zeros at once (the panel's MISO is idle). It 
 `analog=N` when the simulator answers ANALOG requests (N: the pin of its button ladder); a
 panel without it (an older simulator, same protocol version) gets no ANALOG frame.
 
-`ahead=N`: the SRAM's reads are XFER_AHEAD requests. In a sequential READ (the 23K640's
+`ahead=N`: the SRAM's reads after the first of an instruction (one read, e.g. a pixel's
+byte, asks for nothing more) are XFER_AHEAD requests. In a sequential READ (the 23K640's
 output does not depend on MOSI once the command and address are in) the reply carries, after
 the bytes asked for, up to N bytes the SRAM will clock out next; the following reads take
 their bytes from those here (`xfer`), while every byte clocked still goes out (SPI frames: the
@@ -264,6 +265,7 @@ class Link:
         self._ahead = b""  # the bytes the SRAM will clock out next, sent ahead
         self._at = 0  # ... of which these are clocked out already
         self.ahead_bytes = 0  # bytes read from them
+        self._reads = 0  # SRAM reads since its chip select fell
         for word in self.panel.split():
             if word.startswith("sram="):
                 self.sram_pin = int(word[5:])
@@ -464,9 +466,11 @@ class Link:
         self.spi_bytes += n
         out = b""
         step = MAX_PAYLOAD - _REPLY_HEAD
+        # Ahead from the second read of an instruction: one read (a pixel's byte) takes one.
+        self._reads += 1
         for i in range(0, n, step):
             chunk = mv[i:i + step]
-            if self.ahead and i + step >= n:  # the last request: the rest comes ahead
+            if self.ahead and self._reads > 1 and i + step >= n:  # the rest comes ahead
                 data = self._request(T_XFER_AHEAD, chunk)
                 out += data[:len(chunk)]
                 if len(data) > len(chunk):
@@ -480,6 +484,7 @@ class Link:
         frame (busy, closed): the next frame of any link sends it first."""
         if pin == self.sram_pin and _levels.get(pin, 1) != (1 if level else 0):
             self._drop_ahead()  # the SRAM's instruction ends (or a new one starts)
+            self._reads = 0
         _levels[pin] = 1 if level else 0
         _unsent.add(pin)
         self._queue(T_PIN, None)
