@@ -14,6 +14,7 @@ include("$(MPY_DIR)/extmod/asyncio")
 package("defio_epd", base_path="$(DEFIO_DIR)/lib")
 module("busio.py", base_path="$(DEFIO_DIR)/lib")
 module("digitalio.py", base_path="$(DEFIO_DIR)/lib")
+module("analogio.py", base_path="$(DEFIO_DIR)/lib")
 module("panel_link.py", base_path="$(DEFIO_DIR)/lib")
 # CircuitPython's time.monotonic(): the built-in time, extended from Python (lib/time.py).
 module("time.py", base_path="$(DEFIO_DIR)/lib")

@@ -43,7 +43,7 @@ BOARDS = {
                   "heap_min": 400 * 1024, "chip": "rp2350-arm-s"},
 }
 
-FROZEN = ["board", "busio", "digitalio", "panel_link", "defio_epd", "defio_epd/live",
+FROZEN = ["board", "busio", "digitalio", "analogio", "panel_link", "defio_epd", "defio_epd/live",
           "defio_epd/ssd1680", "defio_epd/uc8151d", "adafruit_epd", "adafruit_epd/epd",
           "adafruit_epd/ssd1680", "adafruit_epd/uc8151d", "adafruit_framebuf",
           "adafruit_bus_device/spi_device", "defio_font5x8", "asyncio", "_boot", "rp2"]

@@ -12,6 +12,8 @@ Frame: 0xA5, type (1 byte), payload length (2 bytes, little endian), payload, ch
   0x06 MARK  round, crc32 (4 + 4 bytes) 0x86 data: crc32 of the visible image and of RAM
   0x07 FAULT kind, arguments            (no reply; the simulator's fault injection)
   0x08 XFER  payload: MOSI bytes        0x88 data: the MISO bytes (as many)
+  0x09 ANALOG payload: [pin]            0x89 data: [pin, value (2 bytes LE, 0..65535)]
+  0x0A XFER_AHEAD payload: MOSI bytes   0x8A data: the MISO bytes, then up to N more ahead
   0x7F ERROR payload: UTF-8 message     0x7F ERROR (either side), then the sender hangs up
 
 Every reply starts with the panel's epoch (4 bytes LE) and the number of frames the panel
@@ -24,7 +26,20 @@ after setting the panel up is still the panel's epoch.
 
 The panel description (HELLO reply) names the chip select of the SPI SRAM next to the panel,
 `sram=N`: while the device drives that pin low, SPI reads are XFER requests (the SRAM answers
-on MISO); otherwise a read returns zeros at once (the panel's MISO is idle).
+on MISO); otherwise a read returns zeros at once (the panel's MISO is idle). It also says
+`analog=N` when the simulator answers ANALOG requests (N: the pin of its button ladder); a
+panel without it (an older simulator, same protocol version) gets no ANALOG frame.
+
+`ahead=N`: the SRAM's reads after the first of an instruction (one read, e.g. a pixel's
+byte, asks for nothing more) are XFER_AHEAD requests. In a sequential READ (the 23K640's
+output does not depend on MOSI once the command and address are in) the reply carries, after
+the bytes asked for, up to N bytes the SRAM will clock out next; the following reads take
+their bytes from those here (`xfer`), while every byte clocked still goes out (SPI frames: the
+panel, whose chip select may be low too, takes them; the SRAM model clocks on). A change of
+the SRAM's chip select drops what is left, as does a read longer than what is left (it asks
+the panel again); the panel sends nothing ahead in any other instruction or mode. Meanwhile
+a pin that rises does not flush the output (a display's chip select, byte by byte): the next
+request, the SRAM's deselect or a full buffer does.
 
 Output frames are coalesced in a small buffer and sent when the chip select rises, when a
 pin is read, on sync, or when the buffer fills. Every wait has a timeout: a corrupt frame,
@@ -58,6 +73,8 @@ T_SYNC = const(0x05)
 T_MARK = const(0x06)
 T_FAULT = const(0x07)
 T_XFER = const(0x08)
+T_ANALOG = const(0x09)
+T_XFER_AHEAD = const(0x0A)
 T_REPLY = const(0x80)
 T_ERROR = const(0x7F)
 MAX_PAYLOAD = const(2048)
@@ -71,6 +88,10 @@ _unsent = set()  # pins whose level is not on the wire yet
 
 class LinkError(OSError):
     """The panel link failed: corrupt frame, vanished peer, timeout or an error report."""
+
+
+class NoLink(LinkError):
+    """This board has no panel link at all (no DEFIO_PANEL, no second UART): a real board."""
 
 
 def checksum(ftype, payload):
@@ -213,6 +234,11 @@ def default_transport():
         addr = None
     if addr:
         return SocketTransport(addr)
+    try:
+        from machine import UART  # noqa: F401
+    except ImportError:  # the Unix port without DEFIO_PANEL
+        raise NoLink("panel link: none here (DEFIO_PANEL is not set and the port has no "
+                     "machine.UART)")
     return UartTransport()
 
 
@@ -236,9 +262,19 @@ class Link:
         self.nonce = nonce.to_bytes(4, "little")
         self.panel = self._hello()
         self.sram_pin = None
+        self.analog = False  # the panel answers ANALOG requests
+        self.ahead = 0  # the panel sends up to this many SRAM bytes ahead (XFER_AHEAD)
+        self._ahead = b""  # the bytes the SRAM will clock out next, sent ahead
+        self._at = 0  # ... of which these are clocked out already
+        self.ahead_bytes = 0  # bytes read from them
+        self._reads = 0  # SRAM reads since its chip select fell
         for word in self.panel.split():
             if word.startswith("sram="):
                 self.sram_pin = int(word[5:])
+            elif word.startswith("analog="):
+                self.analog = True
+            elif word.startswith("ahead="):
+                self.ahead = int(word[6:])
         # The pins keep the levels the device drives, whatever happened to the link: tell the
         # panel again (frames lost with an earlier link may have carried a change).
         _unsent.update(_levels)
@@ -401,34 +437,72 @@ class Link:
 
     def spi(self, buf):
         mv = memoryview(buf)
+        self._free()
         self.spi_bytes += len(mv)
         for i in range(0, len(mv), MAX_PAYLOAD):
             self._queue(T_SPI, mv[i:i + MAX_PAYLOAD])
+        if self._ahead:  # the selected SRAM clocks these out too
+            self._at += len(mv)
+            if self._at >= len(self._ahead):
+                self._drop_ahead()
+
+    def _drop_ahead(self):
+        self._ahead = b""
+        self._at = 0
 
     def miso_driven(self):
         """True while a device that answers on MISO (the SRAM) is selected."""
         return self.sram_pin is not None and _levels.get(self.sram_pin, 1) == 0
 
     def xfer(self, buf):
-        """SPI bytes out; returns the bytes that came back on MISO."""
+        """SPI bytes out; returns the bytes that came back on MISO (those the panel sent
+        ahead, while they last: the bytes out go as SPI frames)."""
         mv = memoryview(buf)
-        self.spi_bytes += len(mv)
+        n = len(mv)
+        if n and self._at + n <= len(self._ahead):
+            got = self._ahead[self._at:self._at + n]
+            self.spi(mv)  # (moves _at on)
+            self.ahead_bytes += n
+            return got
+        self._drop_ahead()
+        self.spi_bytes += n
         out = b""
-        for i in range(0, len(mv), MAX_PAYLOAD - _REPLY_HEAD):
-            out += self._request(T_XFER, mv[i:i + MAX_PAYLOAD - _REPLY_HEAD])
+        step = MAX_PAYLOAD - _REPLY_HEAD
+        # Ahead from the second read of an instruction: one read (a pixel's byte) takes one.
+        self._reads += 1
+        for i in range(0, n, step):
+            chunk = mv[i:i + step]
+            if self.ahead and self._reads > 1 and i + step >= n:  # the rest comes ahead
+                data = self._request(T_XFER_AHEAD, chunk)
+                out += data[:len(chunk)]
+                if len(data) > len(chunk):
+                    self._ahead = bytes(data[len(chunk):])
+            else:
+                out += self._request(T_XFER, chunk)
         return out
 
     def pin(self, pin, level, flush=False):
         """Drive a pin. The level is the device's from now on, even if this link refuses the
         frame (busy, closed): the next frame of any link sends it first."""
+        if pin == self.sram_pin and _levels.get(pin, 1) != (1 if level else 0):
+            self._drop_ahead()  # the SRAM's instruction ends (or a new one starts)
+            self._reads = 0
         _levels[pin] = 1 if level else 0
         _unsent.add(pin)
         self._queue(T_PIN, None)
-        if flush:
+        if flush and not self._ahead:  # (a read from bytes sent ahead: no need to hurry)
             self.send_now()
 
     def read_pin(self, pin):
         return self._request(T_READ, bytes((pin,)))[1]
+
+    def read_analog(self, pin):
+        """The pin's analog level, 0..65535 (the simulated board's ADC)."""
+        if not self.analog:
+            raise LinkError("panel link: the panel has no analog inputs (its description "
+                            "names no analog=): an older simulator")
+        data = self._request(T_ANALOG, bytes((pin,)))
+        return data[1] | (data[2] << 8)
 
     def sync(self):
         """Returns the panel's epoch once the panel has handled everything sent so far."""

@@ -19,7 +19,8 @@ live or at the end. `make run`, the tests (host_tests/targets.py) and the bench 
 `on_output(text)` gets the script's output as it arrives (stdout and, on the firmware, the
 traceback; on the Unix port stderr goes to `on_error` when given, else to `on_output`).
 A run that outlasts `timeout` is interrupted (Ctrl-C / SIGTERM) and raises
-subprocess.TimeoutExpired with what it printed so far in `.output`.
+subprocess.TimeoutExpired with what it printed so far in `.output`; so does one stopped
+early because `until()` (polled a few times a second) became true: the caller's planned end.
 A later serial board (a real chip over USB) is a QemuBoard without QEMU: the raw REPL client
 below takes any tty.
 """
@@ -142,7 +143,8 @@ class UnixBoard:
             raise RuntimeError(f"{self.exe} is missing: run `make unix` first")
         self.proc = None
 
-    def run(self, src, timeout=60, env=None, on_output=None, on_error=None, cwd=None):
+    def run(self, src, timeout=60, env=None, on_output=None, on_error=None, cwd=None,
+            until=None):
         """Run `src`; MICROPYPATH has lib/ and build/pylib (Adafruit's packages); the current
         folder is build/pylib unless `cwd` (adafruit_framebuf opens font5x8.bin there)."""
         # extmod/ of the MicroPython source holds asyncio's Python part (frozen on the
@@ -167,8 +169,15 @@ class UnixBoard:
                    threading.Thread(target=pump, args=(p.stderr, "err", on_error or on_output))]
         for t in threads:
             t.start()
+        deadline = time.monotonic() + timeout
         try:
-            p.wait(timeout)
+            while True:
+                try:
+                    p.wait(min(0.1, max(deadline - time.monotonic(), 0)))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline or (until is not None and until()):
+                        raise
         except subprocess.TimeoutExpired:
             self.stop()
             raise subprocess.TimeoutExpired(str(self.exe), timeout,
@@ -182,6 +191,17 @@ class UnixBoard:
             p.stderr.close()
             self.proc = None
         return Result("".join(chunks["out"]), "".join(chunks["err"]), p.returncode)
+
+    def place_files(self, files, folder):
+        """A current folder for the next run(cwd=...): the files and font5x8.bin (which
+        adafruit_framebuf opens from the current folder). Returns the folder."""
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for src in [PYLIB / "font5x8.bin", *files]:
+            src = pathlib.Path(src)
+            if src.exists():
+                (folder / src.name).write_bytes(src.read_bytes())
+        return folder
 
     def stop(self):
         p = self.proc
@@ -244,11 +264,13 @@ class RawRepl:
                 return data
             data += chunk
 
-    def read_until(self, marker, timeout, buf=b"", on_data=None):
-        """Read until `marker`; returns (data, crashed). Raises TimeoutError.
-        on_data(bytes) sees every chunk as it arrives."""
+    def read_until(self, marker, timeout, buf=b"", on_data=None, until=None):
+        """Read until `marker`; returns (data, crashed). Raises TimeoutError (also when
+        `until()` becomes true). on_data(bytes) sees every chunk as it arrives."""
         deadline = time.monotonic() + timeout
         while marker not in buf:
+            if until is not None and until():
+                raise TimeoutError(f"stopped while waiting for {marker!r}, as asked")
             if CRASH_MARK in buf or BOOT_MARK in buf:
                 return buf, True
             left = deadline - time.monotonic()
@@ -282,7 +304,7 @@ class RawRepl:
         data, _ = self.read_until(RAW_BANNER, 10, rest)
         return data.split(RAW_BANNER, 1)[0].decode(errors="replace")
 
-    def exec(self, src, timeout, on_output=None):
+    def exec(self, src, timeout, on_output=None, until=None):
         """Execute in the raw REPL: (out, err, crashed) or raise TimeoutError. on_output(text)
         gets the output (then the traceback) as it arrives."""
         self.write(src.encode() + b"\x04")
@@ -293,7 +315,7 @@ class RawRepl:
         # Stream: stdout up to the first \x04, then the traceback up to the second.
         stream = _RawStream(on_output)
         stream.feed(data)
-        data, crashed = self.read_until(b"\x04", timeout, data, stream.feed)
+        data, crashed = self.read_until(b"\x04", timeout, data, stream.feed, until)
         if crashed:
             stream.close()
             return data, b"", True
@@ -335,13 +357,23 @@ class QemuBoard:
         """HOST:PORT of UART1 (QEMU's server socket): the simulator connects to it."""
         return f"127.0.0.1:{self.qemu.panel_port}" if self.qemu.panel == "tcp" else None
 
-    def run(self, src, timeout=60, env=None, on_output=None, on_error=None):
+    def place_files(self, files, folder=None):
+        """Copy files into the board's filesystem root (its current folder), as mpremote does
+        (littlefs on a RAM disk: they stay until a hard reset). Returns None: no cwd to give."""
+        del folder
+        for src in files:
+            r = self.mpremote("fs", "cp", str(src), ":" + pathlib.Path(src).name, timeout=120)
+            if r.returncode:
+                raise RuntimeError(f"cannot copy {src} to the board: "
+                                   + (r.stderr.strip().splitlines() or ["mpremote failed"])[-1])
+
+    def run(self, src, timeout=60, env=None, on_output=None, on_error=None, until=None):
         del env, on_error  # the libraries are frozen; one stream
         if not self.repl._raw:
             self.repl.enter_raw()
         self.reset_output = self.repl.soft_reset()
         try:
-            out, err, crashed = self.repl.exec(src, timeout, on_output)
+            out, err, crashed = self.repl.exec(src, timeout, on_output, until)
         except TimeoutError:
             self.repl.interrupt()
             raise subprocess.TimeoutExpired("qemu", timeout) from None

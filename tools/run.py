@@ -16,6 +16,13 @@ picture. `make run [APP=app.py] [BOARD=...] [TIMEOUT=s]` calls this:
 - The simulated panel: `--panel KEY[:WxH]` (PANEL=), else the driver the app constructs, its
   size, pins and rotation (tools/examples/detect.py); panel.png is in the app's rotation.
   `--stop-after S` ends an app that runs on (an endless loop) after S seconds, exit 0.
+- `--buttons 1@0.5+1,...` presses the simulated shield's buttons (A3, read with analogio) on
+  that schedule from the app's first frame; `--buttons 1,2,3,4` presses each until the app
+  has acted on it (held until its next refresh starts, the next one once that refresh is
+  over and the app reads again), and the run ends (a planned end, exit 0) when the app reads
+  after the last one's refresh; `--timeout` bounds it. `--sram 23k256`: a 32 KiB SRAM.
+- `--file PATH` (repeatable) puts a file where the app opens it: the Unix run's current
+  folder (a folder of the run's own, with font5x8.bin), the board's filesystem (/, mpremote).
 - Without --app it runs examples/epd_demo.py twice: with defio_epd, then the naive way
   (display() after every change) through a second simulator, and compares.
 """
@@ -99,9 +106,15 @@ def demo_src(naive, seconds, tick_ms, panel="ssd1680"):
 def run_once(board, src, out, args, controller="ssd1680", label="app"):
     """One run through a fresh simulator: (simulator summary, Result, LiveOutput)."""
     from tools.panel_sim import PanelServer
+    from tools.panel_sim.buttons import parse_buttons
 
     out.mkdir(parents=True, exist_ok=True)
+    files = getattr(args, "file", None) or []
+    cwd = board.place_files(files, out / "files") if files else None
+    schedule, presses = parse_buttons(getattr(args, "buttons", None))
     server = PanelServer("127.0.0.1:0", out=out, time_scale=args.time_scale,
+                         buttons=schedule, presses=presses,
+                         sram=getattr(args, "sram", None) or "23k640",
                          log=lambda msg: say(f"panel: {msg}"),
                          connect=board.panel_connect, controller=controller,
                          png_each=args.png_each, size=getattr(args, "size", None),
@@ -111,21 +124,36 @@ def run_once(board, src, out, args, controller="ssd1680", label="app"):
     live = LiveOutput()
     t0 = time.monotonic()
     res = None
+    stopped_at = None
     try:
         say(f"running {label}")
         stop_after = getattr(args, "stop_after", None)
+        t_run = time.monotonic()
+        until = presses.done.is_set if presses is not None else None
         try:
             res = board.run(src + EPILOGUE, timeout=stop_after or args.timeout,
-                            env={"DEFIO_PANEL": server.address}, on_output=live)
+                            env={"DEFIO_PANEL": server.address}, on_output=live,
+                            until=until, **({"cwd": cwd} if cwd else {}))
         except subprocess.TimeoutExpired:
-            if not stop_after:
+            if presses is not None and presses.done.is_set():
+                # The app acted on every press and read the buttons after the last refresh.
+                say(f"stopped {label}: it acted on every button press (--buttons), as planned")
+                stopped_at = presses.done_at
+            elif presses is not None:
+                say(f"the buttons when it was stopped: {presses.describe()}")
                 raise
-            # An app that runs on (an endless loop): stopped as asked, a planned end.
-            say(f"stopped {label} after {stop_after:g} s, as asked (--stop-after)")
+            elif not stop_after:
+                raise
+            else:
+                # An app that runs on (an endless loop): stopped as asked, a planned end.
+                say(f"stopped {label} after {stop_after:g} s, as asked (--stop-after)")
+                stopped_at = t_run + stop_after
             res = Result("".join(live.text), "", 0)
         live.close()
         if board.panel_connect is None:
             server.wait_disconnected()
+        if stopped_at is not None and server.forgive_hangups(stopped_at):
+            say("the app was stopped in the middle of a link request: its hang-up is the stop")
         if server.summary()["refreshes"] or res.returncode == 0:
             say("waiting for the panel's last refresh")
         server.wait_idle()
@@ -177,6 +205,15 @@ def check_args(args):
         raise RunError(f"TIMEOUT={args.timeout}: give seconds > 0")
     if args.stop_after is not None and args.stop_after <= 0:
         raise RunError(f"--stop-after {args.stop_after:g}: give seconds > 0")
+    for path in args.file or []:
+        if not pathlib.Path(path).is_file():
+            raise RunError(f"--file {path}: no such file")
+    from tools.panel_sim.buttons import parse_buttons
+
+    try:
+        parse_buttons(args.buttons)
+    except ValueError as e:
+        raise RunError(f"--buttons: {e}") from None
     choose_panel(args)
 
 
@@ -233,6 +270,16 @@ def parse(argv):
     ap.add_argument("--stop-after", type=float, default=None,
                     help="stop the app after S seconds and take that as its end (exit 0): "
                     "an app with an endless loop")
+    ap.add_argument("--buttons", default=None,
+                    help="press the simulated shield's buttons (A3): BUTTON@START+SECONDS,... "
+                    "in seconds from the app's first frame, e.g. 1@0.5+1,2@2+1; or 1,2,3,4: each "
+                    "held until the app's next refresh starts, the run ends after the last")
+    ap.add_argument("--sram", default="23k640", choices=("23k640", "23k256"),
+                    help="the board's SPI SRAM chip (23k256: 32 KiB, for panels whose planes "
+                    "need more than 8 KiB)")
+    ap.add_argument("--file", action="append", default=None,
+                    help="a file to put where the app opens it (its current folder); "
+                    "repeatable")
     ap.add_argument("--png-each", action="store_true",
                     help="also write refresh-NNNN.png after every refresh")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive comparison run")

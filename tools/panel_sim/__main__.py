@@ -10,7 +10,9 @@ import signal
 import sys
 import threading
 
+from .buttons import parse_buttons
 from .server import CONTROLLERS, PanelServer, parse_wiring
+from .sram_23k640 import CHIPS
 
 
 def main(argv=None):
@@ -30,14 +32,25 @@ def main(argv=None):
     ap.add_argument("--controller", default="ssd1680", choices=sorted(CONTROLLERS))
     ap.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the size of Adafruit's "
                     "examples for that panel, e.g. 122x250 SSD1680, 128x296 UC8151D)")
+    ap.add_argument("--buttons", default="",
+                    help="the shield's buttons on A3: BUTTON@START+SECONDS,... from the device's "
+                    "first frame, e.g. 1@0.5+1,2@2+1; or 1,2,3,4: each held until the app's next "
+                    "refresh starts")
+    ap.add_argument("--sram", default="23k640", choices=sorted(CHIPS),
+                    help="the SPI SRAM chip: 23k640 (8 KiB, default) or 23k256 (32 KiB)")
     ap.add_argument("--png-each", action="store_true", help="also write refresh-NNNN.png")
     ap.add_argument("--stdin-stop", action="store_true", help="stop when stdin closes")
     args = ap.parse_args(argv)
     try:
+        buttons, presses = parse_buttons(args.buttons)
+    except ValueError as e:
+        ap.exit(2, f"panel_sim: {e}\n")
+    try:
         server = PanelServer(args.listen, out=args.out, time_scale=args.time_scale,
                              wiring=parse_wiring(args.wiring), png_each=args.png_each,
                              controller=args.controller, connect=args.connect,
-                             rotation=args.rotation,
+                             rotation=args.rotation, buttons=buttons, sram=args.sram,
+                             presses=presses,
                              size=tuple(map(int, args.size.split("x"))) if args.size else None)
     except OSError as e:
         # A busy or unusable address: one line, not a traceback.

@@ -11,6 +11,13 @@ on every reply (lib/panel_link.py has the frame table).
 MAGIC = 0xA5
 T_SPI, T_PIN, T_READ, T_HELLO, T_SYNC, T_MARK, T_FAULT = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
 T_XFER = 0x08  # SPI bytes out, the MISO bytes back (a device on the bus that answers)
+# An analog input: [pin] in, [pin, value LE 16-bit] back. Same protocol version: the panel
+# description (HELLO reply) says `analog=N` when the simulator answers it (N: the buttons' pin).
+T_ANALOG = 0x09
+# XFER, and the reply's MISO bytes are followed by up to AHEAD more that the SRAM will clock
+# out next (a sequential READ under way; none otherwise). The description says `ahead=N`.
+T_XFER_AHEAD = 0x0A
+AHEAD = 512
 T_REPLY = 0x80
 T_ERROR = 0x7F
 MAX_PAYLOAD = 2048

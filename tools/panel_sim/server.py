@@ -5,7 +5,8 @@
 Pins are link pin numbers; `wiring` says which panel signal each one is (default: the
 EPD FeatherWing layout of lib/board.py: cs=9, dc=10, rst=5, busy=7, and sram=6, the chip select
 of the FeatherWing's SPI SRAM, a 23K640 that shares the bus: sram_23k640.py; XFER frames get
-its MISO bytes back). Connections are served
+its MISO bytes back; XFER_AHEAD frames also the bytes a sequential READ will clock out next,
+up to protocol.AHEAD: the device clocks those out itself). Connections are served
 one after another; the panel (its RAM and image) outlives them, as a wired panel would, but
 each new connection and each HELLO starts a new epoch (frames may have been lost between).
 
@@ -19,6 +20,12 @@ controller renders its rotation-0 frame) and panel.json (counters, `panel` key, 
 `rotation`, `times`: the chip's modelled times at the time scale and their source, and
 protocol errors summarised: `error_count`, `error_summary` per kind with the
 first few; the log shows the first few link errors of each kind, the rest are counted).
+
+Analog inputs (ANALOG frames): `buttons_pin` (A3) is the shield's button ladder, pressed as
+`buttons` says (a schedule from the device's first frame: buttons.py) or, with `presses` (a
+buttons.Presses), pressed until the app has acted on each press; any other pin reads
+full scale while the device drives it high, else 0. `sram` picks the SRAM chip model
+(sram_23k640.CHIPS: the 8 KiB 23K640 by default, or the 32 KiB 23K256).
 """
 
 import json
@@ -30,6 +37,7 @@ import threading
 import time
 import zlib
 
+from . import buttons as B
 from . import controller_ssd1680 as ssd
 from . import protocol as P
 from .controller_jd79 import JD79661, JD79667
@@ -97,7 +105,8 @@ def parse_wiring(text):
 class PanelServer:
     def __init__(self, listen="127.0.0.1:0", out=None, time_scale=1.0, wiring=None,
                  controller="ssd1680", size=None, png_each=False, log=None, connect=None,
-                 rotation=0, panel_key=None):
+                 rotation=0, panel_key=None, buttons=None, buttons_pin=B.DEFAULT_PIN,
+                 sram="23k640", presses=None):
         host, _, port = listen.rpartition(":")
         self.connect = connect
         if isinstance(controller, str):
@@ -109,9 +118,16 @@ class PanelServer:
             controller = CONTROLLERS[controller](time_scale=time_scale, **kwargs)
         self.controller = controller
         self.controller.on_refresh = self._refreshed
-        from .sram_23k640 import SRAM23K640  # (here: the imports above are the panels' rows)
+        from .sram_23k640 import CHIPS  # (here: the imports above are the panels' rows)
 
-        self.sram = SRAM23K640()
+        if sram not in CHIPS:
+            raise ValueError(f"unknown SRAM chip {sram!r}: one of {' '.join(sorted(CHIPS))}")
+        self.sram = CHIPS[sram]()
+        self.buttons = list(buttons or [])  # [(button, start s, length s)] from the first frame
+        self.buttons_pin = buttons_pin
+        self.presses = presses  # presses that wait for the app's refreshes (or None)
+        self.analog_reads = 0
+        self.ahead_bytes = 0  # SRAM bytes sent ahead (XFER_AHEAD replies)
         self.rotation = rotation % 4
         self.panel_key = panel_key or next(
             (k for k, v in CONTROLLERS.items() if isinstance(controller, v)), controller.name)
@@ -121,6 +137,7 @@ class PanelServer:
         self.log = log or (lambda msg: print(f"panel_sim: {msg}", file=sys.stderr, flush=True))
         self.levels = {}
         self.link_errors = []
+        self._link_error_times = []  # time.monotonic() of each link error
         self._link_kinds = {}  # kind -> link errors of that kind so far (the log shows a few)
         self.frames = 0
         self.connections = 0
@@ -294,12 +311,26 @@ class PanelServer:
 
     def _link_error(self, msg):
         self.link_errors.append(msg)
+        self._link_error_times.append(time.monotonic())
         kind = error_kind(msg)
         seen = self._link_kinds[kind] = self._link_kinds.get(kind, 0) + 1
         if seen <= FIRST_FEW:
             self.log(msg)
         elif seen == FIRST_FEW + 1:
             self.log(f"(more of this kind are only counted: {kind})")
+
+    def forgive_hangups(self, since):
+        """The device was stopped on purpose at `since` (time.monotonic()), e.g. an endless app
+        at its --stop-after: a connection it then reset or left mid-frame (a request under way)
+        is the stop, not a protocol error. Returns how many errors that took back."""
+        hangup = ("connection error", "the device vanished")
+        with self._lock:
+            keep = [(m, t) for m, t in zip(self.link_errors, self._link_error_times)
+                    if t < since or not m.startswith(hangup)]
+            taken = len(self.link_errors) - len(keep)
+            self.link_errors = [m for m, _ in keep]
+            self._link_error_times = [t for _, t in keep]
+        return taken
 
     def _handle(self, ftype, payload, pos):
         with self._lock:
@@ -308,7 +339,7 @@ class PanelServer:
             if self.first_frame_t is None:
                 self.first_frame_t = time.monotonic()
             c = self.controller
-            if ftype in (P.T_SPI, P.T_XFER):
+            if ftype in (P.T_SPI, P.T_XFER, P.T_XFER_AHEAD):
                 # Every device whose chip select is low sees the bytes; only the SRAM answers.
                 if not self.levels.get(self.wiring["cs"], 1):
                     c.spi(payload, self.levels.get(self.wiring["dc"], 0), pos + 4)
@@ -317,7 +348,13 @@ class PanelServer:
                     miso = self.sram.transfer(payload, pos + 4)
                 if ftype == P.T_SPI:
                     return None
-                return P.reply(ftype, c.epoch, self.rx, miso or bytes(len(payload)))
+                miso = miso or bytes(len(payload))
+                if ftype == P.T_XFER_AHEAD and not self.levels.get(self.wiring["sram"], 1):
+                    room = P.MAX_PAYLOAD - 8 - len(miso)  # the reply's head: 8 bytes
+                    ahead = self.sram.ahead(min(P.AHEAD, room))
+                    self.ahead_bytes += len(ahead)
+                    miso += ahead
+                return P.reply(ftype, c.epoch, self.rx, miso)
             if ftype == P.T_PIN and len(payload) == 2:
                 pin, level = payload
                 old = self.levels.get(pin, 1)
@@ -334,12 +371,23 @@ class PanelServer:
                 pin = payload[0]
                 level = c.busy_level() if pin == self.wiring["busy"] else self.levels.get(pin, 0)
                 return P.reply(ftype, c.epoch, self.rx, bytes((pin, level)))
+            if ftype == P.T_ANALOG and len(payload) == 1:
+                pin = payload[0]
+                self.analog_reads += 1
+                if pin == self.buttons_pin and self.presses is not None:
+                    value = self.presses.read(c.busy())
+                elif pin == self.buttons_pin:
+                    value = B.level(self.buttons, time.monotonic() - self.first_frame_t)
+                else:
+                    value = B.FULL if self.levels.get(pin, 0) else 0
+                return P.reply(ftype, c.epoch, self.rx, bytes((pin, value & 0xFF, value >> 8)))
             if ftype == P.T_HELLO:
                 if payload[:len(P.HELLO)] != P.HELLO or len(payload) != len(P.HELLO) + 4:
                     self._link_error(f"unknown hello {payload!r} at stream offset {pos}")
                 c.state_lost("hello")
                 return P.reply(ftype, c.epoch, self.rx, payload[len(P.HELLO):] +
-                               f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']}".encode())
+                               f"{c.name} {c.width}x{c.height} sram={self.wiring['sram']} "
+                               f"analog={self.buttons_pin} ahead={P.AHEAD}".encode())
             if ftype == P.T_SYNC:
                 return P.reply(ftype, c.epoch, self.rx)
             if ftype == P.T_MARK and len(payload) == 8:
@@ -454,6 +502,8 @@ class PanelServer:
 
     # -- outputs ----------------------------------------------------------------------
     def _refreshed(self, kind, window):
+        if self.presses is not None:
+            self.presses.refresh_started()
         if self._stick_ms:  # an injected stuck BUSY: this refresh takes longer
             self.controller.busy_until += self._stick_ms / 1000
             self._stick_ms = 0
@@ -494,7 +544,10 @@ class PanelServer:
             commands_by_name=dict(sorted(c.command_counts.items())), recorded=c.recorded,
             panel=self.panel_key, native_size=[c.width, c.height], rotation=self.rotation,
             times=c.times_summary(),
-            sram=dict(self.sram.counts, status=self.sram.status),
+            sram=dict(self.sram.counts, status=self.sram.status, chip=self.sram.name,
+                      sent_ahead=self.ahead_bytes),
+            analog_reads=self.analog_reads,
+            presses=self.presses.describe() if self.presses is not None else None,
             error_count=len(panel_errors) + len(self.link_errors),
             error_summary=summarise_errors(panel_errors + list(self.link_errors)),
             errors=panel_errors[:FIRST_FEW], link_errors=list(self.link_errors)[:FIRST_FEW],

@@ -15,6 +15,15 @@ reserved mode) with their stream offsets; the server summarises them. A sequenti
 WRITE that runs past the end of the array wraps to address 0 as the chip does, and is
 noted as an error too (once per instruction): the app's buffers need more than the 8 KiB
 this chip has (a 128x296 tri-colour display needs 9472 bytes), and what it shows is garbage.
+
+In a sequential READ the bytes out do not depend on the bytes in: `ahead(n)` tells the next
+(up to) n bytes the chip will clock out, without clocking (none in any other instruction or
+mode, or before the address is in; never past the end of the array). The simulator sends
+them ahead to the device, which then clocks them out locally while its bytes still come here.
+
+`SRAM23K256` is its 256 Kbit (32 KiB) sibling with the same instructions and modes, the chip
+of boards whose panel needs more (the 2.7" shield's 176x264 tri-colour planes: 11616 bytes).
+`CHIPS` maps the simulator's `--sram` names to the models.
 """
 
 READ, WRITE, RDSR, WRSR = 0x03, 0x02, 0x05, 0x01
@@ -66,6 +75,15 @@ class SRAM23K640:
             self._past_end = True  # an error if a byte is read or written there
         return (self._addr + 1) % self.size
 
+    def ahead(self, n):
+        """The next bytes (at most n) a sequential READ under way will clock out; b"" unless
+        one is (selected, READ, address in, sequential mode), and never past the array's end
+        (where it wraps: an error the clocking itself notes)."""
+        if (self._state != "data" or self._cmd != READ or self.mode != MODE_SEQUENTIAL
+                or self._past_end):
+            return b""
+        return bytes(self.mem[self._addr:min(self._addr + n, self.size)])
+
     def transfer(self, mosi, pos=0):
         """Bytes in while selected; returns the bytes out (0 where the chip drives nothing)."""
         if self._state is None:
@@ -80,7 +98,7 @@ class SRAM23K640:
         st = self._state
         if st == "cmd":
             if b not in NAMES:
-                self._error(f"23K640: unknown instruction 0x{b:02x}", pos)
+                self._error(f"{self.name}: unknown instruction 0x{b:02x}", pos)
                 self._state = "done"
                 return 0
             self._cmd = b
@@ -102,15 +120,15 @@ class SRAM23K640:
             if self._data == 1:
                 self.status = b
                 if self.mode == MODE_RESERVED:
-                    self._error(f"23K640: WRSR 0x{b:02x} selects the reserved mode", pos)
+                    self._error(f"{self.name}: WRSR 0x{b:02x} selects the reserved mode", pos)
             return 0
         if self.mode in (MODE_BYTE, MODE_RESERVED) and self._data > 1:
             if self._data == 2:
-                self._error(f"23K640: {NAMES[self._cmd]} past one byte in byte mode", pos)
+                self._error(f"{self.name}: {NAMES[self._cmd]} past one byte in byte mode", pos)
             return 0
         if self._past_end and not self._wrapped:
             self._wrapped = True
-            self._error(f"23K640: sequential {NAMES[self._cmd]} ran past the end of the "
+            self._error(f"{self.name}: sequential {NAMES[self._cmd]} ran past the end of the "
                         f"{self.size // 1024} KiB array (wrapped to 0)", pos)
         addr = self._addr
         self._addr = self._next_addr()
@@ -119,3 +137,11 @@ class SRAM23K640:
             return self.mem[addr]
         self.mem[addr] = b
         return 0
+
+
+class SRAM23K256(SRAM23K640):
+    size = 32768
+    name = "23K256"
+
+
+CHIPS = {"23k640": SRAM23K640, "23k256": SRAM23K256}
