@@ -376,11 +376,13 @@ static void stop(defio_obj_t *self) {
     if (inst == NULL) {
         return;
     }
-    size_t slot = defio_core_index(inst);
+    // The slot's object goes first: once the slot is released another thread may claim it
+    // and set its own object there, which a later clear would wipe out.
+    __atomic_store_n(&MP_STATE_PORT(defio_live)[defio_core_index(inst)], MP_OBJ_NULL,
+        __ATOMIC_RELEASE);
     defio_backend_detach(inst);
     defio_core_release(inst);
     self->inst = NULL;
-    MP_STATE_PORT(defio_live)[slot] = MP_OBJ_NULL;
 }
 
 static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
@@ -474,7 +476,8 @@ static mp_obj_t defio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     }
     defio_core_set_timing(inst, delay_ms, settle_ms, max_delay_ms);
     self->inst = inst;
-    MP_STATE_PORT(defio_live)[defio_core_index(inst)] = MP_OBJ_FROM_PTR(self);
+    __atomic_store_n(&MP_STATE_PORT(defio_live)[defio_core_index(inst)], MP_OBJ_FROM_PTR(self),
+        __ATOMIC_RELEASE);
     defio_core_publish(inst);
     return MP_OBJ_FROM_PTR(self);
 }
