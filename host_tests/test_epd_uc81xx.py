@@ -242,7 +242,8 @@ def test_power_loss_between_updates_gets_the_whole_image(mp, panel, key):
 d = make({key!r}); ref = make_ref({key!r})
 setup(d); setup(ref)
 live = defio_epd.attach(d, delay_ms=10000)
-for x in (d, ref): x.fill(E.WHITE); x.text("before", 5, 5, E.BLACK); x.fill_rect(9, 60, 30, 9, E.RED)
+for x in (d, ref):
+    x.fill(E.WHITE); x.text("before", 5, 5, E.BLACK); x.fill_rect(9, 60, 30, 9, E.RED)
 live.flush()
 panel_link.get().fault({F_POWER_LOSS}, 0)
 for x in (d, ref): x.pixel(3, 3, E.BLACK)

@@ -350,7 +350,8 @@ from adafruit_epd.epd import Adafruit_EPD
 
 def write_examples(folder):
     folder.mkdir()
-    (folder / "loop_ssd1680.py").write_text(HEAD + """from adafruit_epd.ssd1680 import Adafruit_SSD1680
+    (folder / "loop_ssd1680.py").write_text(HEAD + """\
+from adafruit_epd.ssd1680 import Adafruit_SSD1680
 spi = busio.SPI(board.EPD_SCK, MOSI=board.EPD_MOSI, MISO=None)
 display = Adafruit_SSD1680(122, 250, spi, cs_pin=digitalio.DigitalInOut(board.D12),
     dc_pin=digitalio.DigitalInOut(board.D11), sramcs_pin=None,
@@ -365,7 +366,8 @@ while True:
     display.display()
     time.sleep(30)
 """)
-    (folder / "sram_uc8151d.py").write_text(HEAD + """from adafruit_epd.uc8151d import Adafruit_UC8151D
+    (folder / "sram_uc8151d.py").write_text(HEAD + """\
+from adafruit_epd.uc8151d import Adafruit_UC8151D
 spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
 display = Adafruit_UC8151D(104, 212, spi, cs_pin=digitalio.DigitalInOut(board.D10),
     dc_pin=digitalio.DigitalInOut(board.D9), sramcs_pin=digitalio.DigitalInOut(board.D7),
@@ -378,12 +380,14 @@ display.fill_rect(60, 150, 30, 20, Adafruit_EPD.RED)
 display.display()
 """)
     (folder / "pillow_app.py").write_text(HEAD + "from PIL import Image\n")
-    (folder / "two_drivers.py").write_text(HEAD + """from adafruit_epd.ssd1680 import Adafruit_SSD1680
+    (folder / "two_drivers.py").write_text(HEAD + """\
+from adafruit_epd.ssd1680 import Adafruit_SSD1680
 from adafruit_epd.uc8151d import Adafruit_UC8151D
 a = Adafruit_SSD1680(122, 250, None, None, None, None, None, None)
 b = Adafruit_UC8151D(128, 296, None, None, None, None, None, None)
 """)
-    (folder / "future_panel.py").write_text(HEAD + """from adafruit_epd.xyz import Adafruit_XYZ9
+    (folder / "future_panel.py").write_text(HEAD + """\
+from adafruit_epd.xyz import Adafruit_XYZ9
 display = Adafruit_XYZ9(100, 100, None, cs_pin=None, dc_pin=None, sramcs_pin=None,
                         rst_pin=None, busy_pin=None)
 """)

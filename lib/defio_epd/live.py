@@ -2,7 +2,8 @@
 
 Round: pages -> byte ranges -> rows of each plane -> rows that differ from the shadow (what
 the panel holds) with their byte columns -> bands (a row joins the band above when that costs
-no more bytes than a window of its own: `_bands`) -> for each band: RAM window + counters + data -> one refresh (partial, or full by the policy) -> the
+no more bytes than a window of its own: `_bands`) -> for each band: RAM window + counters +
+data -> one refresh (partial, or full by the policy) -> the
 shadow takes the sent bytes only once the refresh finished, on the same panel. Without a
 shadow (shadow=False, a measurement aid) every row the pages cover is sent, at full width.
 Any error raises out of the callback, so defio hands the same pages back after delay_ms:

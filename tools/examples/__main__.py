@@ -549,7 +549,8 @@ def print_table(rows, out_rows, boards):
         cells = []
         for b in boards:
             v = row.get(f"{b}-plain")
-            cells.append(f"{('ok' if v['status'] == 0 else 'exit ' + str(v['status'])) if v else '-':>10}")
+            cell = ("ok" if v["status"] == 0 else f"exit {v['status']}") if v else "-"
+            cells.append(f"{cell:>10}")
         plain = [row.get(f"{b}-plain") for b in boards]
         att = [row.get(f"{b}-attach") for b in boards]
         allv = [v for v in plain + att if v]

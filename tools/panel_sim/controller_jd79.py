@@ -12,7 +12,8 @@ it sends more bytes than the RAM holds) is ignored and counted. DRF (0x12) needs
 waveform either way: these panels have no partial waveform, so a window refresh takes the
 full time (`full_s`). Times (`TIMES`, controller_base): a refresh 21.4 s, power on 0.16 s,
 off 0.08 s at time scale 1, GxEPD2's measured figures. Every command's parameter count is
-checked, and TRES's width against the RAM rows'. BUSY_N is low while busy (Adafruit's busy_wait waits while it is low).
+checked, and TRES's width against the RAM rows'. BUSY_N is low while busy (Adafruit's
+busy_wait waits while it is low).
 Deep sleep (0x07 with 0xA5) until a hardware reset. `visible`/`ram` are [plane, b""] (the
 second plane is empty: the server's checkpoints read two).
 """

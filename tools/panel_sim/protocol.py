@@ -50,7 +50,8 @@ F_CORRUPT_REPLY = 7  # after k: the next reply arrives corrupt
 F_RECONNECT = 8     # after k: the connection drops (a link reconnect; the panel stays)
 F_SCRIBBLE = 9      # now: flip bits of the visible image and RAM, same epoch (a defect no
                     # protocol can see: checks that the soak's image check catches it)
-FAULT_NAMES = {F_CANCEL: "cancel", F_SCRIBBLE: "scribble", F_POWER_LOSS: "power_loss", F_REPLACE: "replace", F_DROP: "drop",
+FAULT_NAMES = {F_CANCEL: "cancel", F_SCRIBBLE: "scribble", F_POWER_LOSS: "power_loss",
+               F_REPLACE: "replace", F_DROP: "drop",
                F_CORRUPT: "corrupt", F_STICK_BUSY: "stick_busy", F_DROP_REPLY: "drop_reply",
                F_CORRUPT_REPLY: "corrupt_reply", F_RECONNECT: "reconnect"}
 

@@ -146,7 +146,8 @@ def main(argv=None):
             print(line)  # the device's own findings (not its progress lines)
     if r["err"]:
         print(r["err"], file=sys.stderr)
-    print(f"soak-epd: {(r['out'] + r['err']).count('Traceback')} failed rounds printed by defio (the "
+    failed = (r["out"] + r["err"]).count("Traceback")
+    print(f"soak-epd: {failed} failed rounds printed by defio (the "
           f"injected faults; in {out / 'device.log'}), notes {r['notes']}")
     print(f"soak-epd: device {r['device']}")
     print(f"soak-epd: simulator faults {r['faults']}, {r['replaced']} panels replaced, "
@@ -155,7 +156,8 @@ def main(argv=None):
         print(f"soak-epd: protocol errors at the panel: {r['panel_errors']}")
     if not r["ok"]:
         print(f"soak-epd: FAILED ({r['missing']} rounds unchecked, {r['ram_wrong']} RAM "
-              f"mismatches, exit status {r['returncode']}); replay: python -m tools.soak.epd --target "
+              f"mismatches, exit status {r['returncode']}); replay: "
+              f"python -m tools.soak.epd --target "
               f"{args.target} --rounds {rounds} --seed {seed} --controller {args.controller} "
               f"--faults {args.faults}")
     print(r["line"], flush=True)
