@@ -83,6 +83,19 @@ def wait_for(cond, ms=10000):
         if time.ticks_diff(time.ticks_ms(), t0) > ms:
             raise OSError("test: condition not reached")
         time.sleep_ms(5)
+def flush_until_ok(live, ms=20000):
+    # live.flush() again until it succeeds (a panel that restarts or drops frames); the
+    # errors it raised meanwhile.
+    errors = []
+    def attempt():
+        try:
+            live.flush()
+            return True
+        except OSError as e:
+            errors.append(str(e))
+            return False
+    wait_for(attempt, ms)
+    return errors
 def signal_host():
     marker = pin(board.D13)   # a spare pin: the test's side channel
     marker.switch_to_output(False)
@@ -98,6 +111,26 @@ def pylib():
 
         build_pylib.main(["--out", str(PYLIB)])
     return PYLIB
+
+
+def draw_src(vline_x=100):
+    """A device-side draw(d, step) for the pixel tests: step 0 a page of every primitive in
+    black and red, steps 1.. small changes (text, a pixel, a line at vline_x - step, a hole)."""
+    return """
+def draw(d, step):
+    if step == 0:
+        d.fill(E.WHITE)
+        d.rect(2, 3, 60, 40, E.BLACK)
+        d.fill_rect(10, 60, 25, 12, E.RED)
+        d.line(0, 0, d.width - 1, d.height - 1, E.BLACK)
+        d.text("defio 0", 5, 90, E.BLACK)
+        d.hline(0, d.height - 2, d.width, E.RED)
+    else:
+        d.text("step %d" % step, 8, 20 + 9 * step, E.RED if step % 2 else E.BLACK)
+        d.pixel(step, step * 3, E.BLACK)
+        d.vline(VLINE_X - step, 5, 30, E.RED)
+        d.fill_rect(40, 110 + step, 8, 3, E.WHITE)
+""".replace("VLINE_X", str(vline_x))
 
 
 # Run at the end of every script: the panel has handled everything once it answers.

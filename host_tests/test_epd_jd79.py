@@ -157,20 +157,12 @@ def test_power_loss_anywhere_in_the_set_up_then_the_whole_image(mp, jd):
     body = f"""
 d = make("{key}"); ref = make_ref("{key}")
 live = defio_epd.attach(d, delay_ms=10000)
-def flush_until_ok():
-    def attempt():
-        try:
-            live.flush()
-            return True
-        except OSError:
-            return False
-    wait_for(attempt, 20000)
 for k in range(0, 200, 40):
     live.invalidate()                        # the next update resets and sets the panel up
     for x in (d, ref):
         x.fill_rect(k // 2, k // 2 + 20, 9, 9, (x.RED, x.YELLOW, x.BLACK)[k % 3])
     panel_link.get().fault({P.F_POWER_LOSS}, k)
-    flush_until_ok()
+    flush_until_ok(live)
     panel_link.get().mark(k, binascii.crc32(bytes(ref._buffer1)[:{n}]))
 report(live.stats())
 """

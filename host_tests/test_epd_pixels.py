@@ -4,25 +4,11 @@ Adafruit API into plain bytearrays, in every rotation, for both colour planes.""
 import pytest
 
 pytest.register_assert_rewrite("epd_harness")
-from epd_harness import run, visible_hex
+from epd_harness import draw_src, run, visible_hex
 
 pytest_plugins = ("epd_harness",)
 
-DRAW = """
-def draw(d, step):
-    if step == 0:
-        d.fill(E.WHITE)
-        d.rect(2, 3, 60, 40, E.BLACK)
-        d.fill_rect(10, 60, 25, 12, E.RED)
-        d.line(0, 0, d.width - 1, d.height - 1, E.BLACK)
-        d.text("defio 0", 5, 90, E.BLACK)
-        d.hline(0, d.height - 2, d.width, E.RED)
-    else:
-        d.text("step %d" % step, 8, 20 + 9 * step, E.RED if step % 2 else E.BLACK)
-        d.pixel(step, step * 3, E.BLACK)
-        d.vline(100 - step, 5, 30, E.RED)
-        d.fill_rect(40, 110 + step, 8, 3, E.WHITE)
-"""
+DRAW = draw_src(vline_x=100)
 
 
 @pytest.mark.parametrize("rotation", [0, 1, 2, 3])

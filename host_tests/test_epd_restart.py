@@ -84,25 +84,11 @@ def test_panel_replaced_mid_refresh_gets_the_whole_image(mp, sim, target, tmp_pa
 # known point of the frame stream, the same on both targets.
 F_POWER_LOSS, F_DROP, F_STICK_BUSY, F_DROP_REPLY, F_RECONNECT = 1, 3, 5, 6, 8
 
-FLUSH_UNTIL_OK = """
-def flush_until_ok(ms=20000):
-    errors = []
-    def attempt():
-        try:
-            live.flush()
-            return True
-        except OSError as e:
-            errors.append(str(e))
-            return False
-    wait_for(attempt, ms)
-    return errors
-"""
-
 
 @pytest.mark.parametrize("kind", ["ssd1680", "uc8151d"])
 def test_power_loss_between_updates_gets_the_whole_image(mp, tmp_path, pylib, target, kind):
     sim = start_sim(tmp_path, kind, target=target)
-    body = FLUSH_UNTIL_OK + f"""
+    body = f"""
 d = make({kind!r}); ref = make_ref({kind!r})
 live = defio_epd.attach(d, delay_ms=10000)
 for x in (d, ref):
@@ -110,7 +96,7 @@ for x in (d, ref):
 live.flush()
 panel_link.get().fault({F_POWER_LOSS}, 0)      # the panel loses power (RAM gone, image kept)
 for x in (d, ref): x.pixel(3, 3, E.BLACK)       # a 1-row change
-errors = flush_until_ok()
+errors = flush_until_ok(live)
 report(planes(ref), live.stats(), errors)
 """
     try:
@@ -162,7 +148,7 @@ report(planes(ref), live.stats())
     ("reconnect", (F_RECONNECT, 4)),     # the connection drops and comes back mid-update
 ])
 def test_lost_frames_are_detected_and_everything_resent(mp, sim, fault, args):
-    body = FLUSH_UNTIL_OK + f"""
+    body = f"""
 d = make(); ref = make_ref()
 live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=1000)
 panel_link.get().reply_timeout_ms = 1500
@@ -170,7 +156,7 @@ for x in (d, ref): x.fill(E.WHITE); x.text("one", 5, 5, E.BLACK)
 live.flush()
 panel_link.get().fault(*{args!r})
 for x in (d, ref): x.text("two", 5, 30, E.BLACK); x.fill_rect(60, 100, 20, 40, E.RED)
-errors = flush_until_ok()
+errors = flush_until_ok(live)
 report(planes(ref), live.stats(), errors)
 """
     (expected, stats, errors), = run(mp, sim, body, errors_ok=True)[0]
@@ -182,14 +168,14 @@ report(planes(ref), live.stats(), errors)
 
 
 def test_busy_timeout_makes_the_next_update_a_full_one(mp, sim):
-    body = FLUSH_UNTIL_OK + f"""
+    body = f"""
 d = make(); ref = make_ref()
 live = defio_epd.attach(d, delay_ms=10000, busy_timeout_ms=200)
 for x in (d, ref): x.fill(E.WHITE); x.text("one", 5, 5, E.BLACK)
 live.flush()
 panel_link.get().fault({F_STICK_BUSY}, 1500)     # the next refresh hangs for 1.5 s
 for x in (d, ref): x.text("two", 5, 30, E.BLACK)
-errors = flush_until_ok()
+errors = flush_until_ok(live)
 report(planes(ref), live.stats(), errors)
 """
     (expected, stats, errors), = run(mp, sim, body)[0]
@@ -225,14 +211,14 @@ def test_power_loss_at_any_point_of_the_set_up(mp, tmp_path, pylib, target, kind
     # The panel loses power k frames into an update that resets and sets it up (k = 0..44):
     # wherever it falls, the update that ends is a complete one.
     sim = start_sim(tmp_path, kind, target=target)
-    body = FLUSH_UNTIL_OK + f"""
+    body = f"""
 d = make({kind!r}); ref = make_ref({kind!r})
 live = defio_epd.attach(d, delay_ms=10000)
 for k in range(0, 45, 3):
     live.invalidate()                        # the next update resets and sets the panel up
     for x in (d, ref): x.text(str(k), 4 * k, k + 20, E.BLACK if k % 2 else E.RED)
     panel_link.get().fault({F_POWER_LOSS}, k)
-    flush_until_ok()
+    flush_until_ok(live)
     crc = binascii.crc32(bytes(ref._buffer2), binascii.crc32(bytes(ref._buffer1)))
     panel_link.get().mark(k, crc)
 report(live.stats())

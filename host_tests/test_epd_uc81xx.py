@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 pytest.register_assert_rewrite("epd_harness")
-from epd_harness import TIME_SCALE, image_diff, run, start_sim, visible_hex
+from epd_harness import TIME_SCALE, draw_src, image_diff, run, start_sim, visible_hex
 
 from tools.panel_sim.controller_uc81xx import PANELS
 
@@ -24,21 +24,7 @@ def setup(d):
         d.begin()
 """
 
-DRAW = """
-def draw(d, step):
-    if step == 0:
-        d.fill(E.WHITE)
-        d.rect(2, 3, 60, 40, E.BLACK)
-        d.fill_rect(10, 60, 25, 12, E.RED)
-        d.line(0, 0, d.width - 1, d.height - 1, E.BLACK)
-        d.text("defio 0", 5, 90, E.BLACK)
-        d.hline(0, d.height - 2, d.width, E.RED)
-    else:
-        d.text("step %d" % step, 8, 20 + 9 * step, E.RED if step % 2 else E.BLACK)
-        d.pixel(step, step * 3, E.BLACK)
-        d.vline(90 - step, 5, 30, E.RED)
-        d.fill_rect(40, 110 + step, 8, 3, E.WHITE)
-"""
+DRAW = draw_src(vline_x=90)  # the IL0373 is 104 pixels wide
 
 
 # On the MPS2 boards one defio instance tracks at most 56 pages of 1 KB: the 800x480 UC8179
@@ -247,15 +233,7 @@ for x in (d, ref):
 live.flush()
 panel_link.get().fault({F_POWER_LOSS}, 0)
 for x in (d, ref): x.pixel(3, 3, E.BLACK)
-errors = []
-def attempt():
-    try:
-        live.flush()
-        return True
-    except OSError as e:
-        errors.append(str(e))
-        return False
-wait_for(attempt, 20000)
+errors = flush_until_ok(live)
 report(planes(ref), live.stats(), errors)
 """
     (expected, stats, errors), = run(mp, sim, body)[0]
